@@ -1,0 +1,43 @@
+"""The `stormwatch` command: a thin typer shell; every sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from stormwatch import __version__
+
+app = typer.Typer(
+    name="stormwatch",
+    help="Find threat actors misusing LLMs: scan, hunt, attribute, share.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stormwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Stormwatch command line."""
+
+
+def _register() -> None:
+    # Sub-command modules are registered here, explicitly, so nothing depends on import order.
+    pass
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
