@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from stormwatch import __version__
+from stormwatch.cli.demo import demo_cmd
+from stormwatch.cli.kb import kb_app
+from stormwatch.cli.scan import scan_cmd
 
 app = typer.Typer(
     name="stormwatch",
@@ -30,12 +33,10 @@ def _root(
     """Stormwatch command line."""
 
 
-def _register() -> None:
-    # Sub-command modules are registered here, explicitly, so nothing depends on import order.
-    pass
-
-
-_register()
+# Sub-commands are registered explicitly here, so nothing depends on import order.
+app.command("scan")(scan_cmd)
+app.command("demo")(demo_cmd)
+app.add_typer(kb_app, name="kb")
 
 
 def main() -> None:

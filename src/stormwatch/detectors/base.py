@@ -53,8 +53,9 @@ def register(detector_id: str) -> Callable[[DetectorFactory], DetectorFactory]:
 def _load_builtins() -> None:
     # Imported for their @register side effect; kept here so the registry never depends on import order
     # elsewhere.
+    import stormwatch.detectors.learned
+    import stormwatch.detectors.obfuscation
     import stormwatch.detectors.rules  # noqa: F401
-    import stormwatch.detectors.learned  # noqa: F401
 
 
 def available() -> dict[str, DetectorFactory]:
@@ -73,7 +74,7 @@ def create(ids: Iterable[str] | None = None, *, fast: bool = False) -> list[Dete
     unknown = [i for i in wanted if i not in factories]
     if unknown:
         raise KeyError(f"unknown detector(s): {', '.join(unknown)}; known: {', '.join(sorted(factories))}")
-    dets = [factories[i]() for i in wanted]
     if fast:
-        dets = [d for d in dets if getattr(d, "stage", "fast") == "fast"]
-    return dets
+        # Read the stage from the factory (a class) so learned models are never even constructed.
+        wanted = [i for i in wanted if getattr(factories[i], "stage", "fast") == "fast"]
+    return [factories[i]() for i in wanted]

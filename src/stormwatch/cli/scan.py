@@ -1,0 +1,184 @@
+"""`stormwatch scan`: findings and a verdict for every input event (a public output contract)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from stormwatch.errors import StormwatchError
+from stormwatch.models import Event, Verdict
+
+BATCH = 256
+
+
+class InputFormat(StrEnum):
+    """Input formats of `scan`."""
+
+    auto = "auto"
+    jsonl = "jsonl"
+    openai = "openai"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class OutputFormat(StrEnum):
+    """Output formats of `scan`."""
+
+    jsonl = "jsonl"
+    json = "json"
+    table = "table"
+
+
+def _batches(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    batch: list[Event] = []
+    for ev in events:
+        batch.append(ev)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _verdict_table(verdicts: list[Verdict]) -> Table:
+    table = Table(title="Stormwatch scan", show_lines=False)
+    for col in ("id", "verdict", "risk", "categories", "tactics", "techniques", "top reason"):
+        table.add_column(col, overflow="fold")
+    style = {"allow": "green", "flag": "yellow", "block": "bold red"}
+    for v in verdicts:
+        table.add_row(
+            v.id,
+            f"[{style[v.verdict]}]{v.verdict}[/]",
+            f"{v.risk:.2f}",
+            ", ".join(v.categories[:3]),
+            ", ".join(v.tactics[:3]),
+            ", ".join(v.techniques[:4]),
+            v.reasons[0] if v.reasons else "",
+        )
+    return table
+
+
+def scan_cmd(
+    input: str | None = typer.Argument(
+        None, help="Input file (JSONL, OpenAI logs, CSV, Parquet; .gz/.zst) or '-'."
+    ),
+    text: str | None = typer.Option(
+        None, "--text", help="Scan this text as one user turn instead of a file."
+    ),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write results here (default: stdout)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", help="jsonl, json or table."),
+    input_format: InputFormat = typer.Option(InputFormat.auto, "--input-format", help="Input format."),
+    mapping: str | None = typer.Option(
+        None, "--map", help="Column mapping, e.g. 'prompt=question,account_id=user'."
+    ),
+    fast: bool = typer.Option(False, "--fast", help="Rules and fast stages only (no learned stage 2)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record."),
+    policy: Path | None = typer.Option(None, "--policy", help="Verdict policy YAML (default: packaged)."),
+    indicators: Path | None = typer.Option(
+        None, "--indicators", help="Partner prompt-indicator file to match."
+    ),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary or progress on stderr."),
+) -> None:
+    """Scan LLM interactions: findings mapped to ATT&CK / ATLAS and a verdict per event."""
+    from stormwatch.engine import Engine
+    from stormwatch.ingest import IngestReport, parse_mapping, read_events
+    from stormwatch.verdict import Policy
+
+    err = Console(stderr=True)
+    if (input is None) == (text is None):
+        err.print("[red]error:[/] give an INPUT file (or '-') or --text, not both")
+        raise typer.Exit(2)
+    try:
+        pol = Policy.load(policy)
+        engine = Engine.default(fast=fast, policy=pol)
+        if indicators is not None:
+            from stormwatch.detectors.indicators import IndicatorDetector
+
+            engine.detectors.append(IndicatorDetector.from_file(indicators))
+    except StormwatchError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    report = IngestReport()
+    events: Iterable[Event]
+    if text is not None:
+        events = [Event.from_text(text)]
+    else:
+        assert input is not None
+        try:
+            events = read_events(
+                input,
+                format=input_format.value,  # type: ignore[arg-type]
+                mapping=parse_mapping(mapping) if mapping else None,
+                strict=strict,
+                report=report,
+            )
+        except StormwatchError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+
+    counts: Counter[str] = Counter()
+    collected: list[Verdict] = []
+    n = 0
+    t0 = time.perf_counter()
+    with ExitStack() as stack:
+        out: IO[str] = (
+            stack.enter_context(output.open("w", encoding="utf-8")) if output is not None else sys.stdout
+        )
+        show_progress = not quiet and err.is_terminal
+        progress = Progress(
+            TextColumn("scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not show_progress,
+        )
+        stack.enter_context(progress)
+        task = progress.add_task("scan", total=None)
+        try:
+            for batch in _batches(events, BATCH):
+                verdicts = engine.scan_batch(batch)
+                for v in verdicts:
+                    counts[v.verdict] += 1
+                    if fmt is OutputFormat.jsonl:
+                        out.write(json.dumps(v.contract(), ensure_ascii=False) + "\n")
+                    else:
+                        collected.append(v)
+                n += len(batch)
+                progress.update(task, completed=n)
+        except StormwatchError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        if fmt is OutputFormat.json:
+            json.dump([v.contract() for v in collected], out, ensure_ascii=False, indent=2)
+            out.write("\n")
+        elif fmt is OutputFormat.table:
+            Console(file=out, width=200 if output is not None else None).print(_verdict_table(collected))
+    elapsed = time.perf_counter() - t0
+    if not quiet:
+        _summary(err, n, counts, report, elapsed)
+
+
+def _summary(err: Console, n: int, counts: Counter[str], report: Any, elapsed: float) -> None:
+    bad = int(getattr(report, "bad_records", 0))
+    rate = n / elapsed if elapsed > 0 else 0.0
+    err.print(
+        f"[bold]{n}[/] events: [green]{counts['allow']} allow[/], [yellow]{counts['flag']} flag[/], "
+        f"[red]{counts['block']} block[/]; {bad} bad records skipped; {rate:,.0f} events/s"
+    )
+    for e in list(getattr(report, "errors", []))[:5]:
+        err.print(f"  [dim]bad record:[/] {e}")

@@ -1,0 +1,182 @@
+"""Policy: turn findings into a risk in [0, 1], a verdict (allow / flag / block) and plain-word reasons."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stormwatch.errors import ConfigError
+from stormwatch.models import Event, Finding, Verdict, VerdictLabel
+
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policies" / "default.yaml"
+_RANK: dict[str, int] = {"allow": 0, "flag": 1, "block": 2}
+
+#: Maps a finding to the ATT&CK tactic ids its techniques and category imply.
+TacticResolver = Callable[[Finding], Iterable[str]]
+
+
+class Thresholds(BaseModel):
+    """Risk levels at which a category is flagged or blocked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flag: float = Field(ge=0.0, le=1.01)
+    block: float = Field(ge=0.0, le=1.01)
+
+
+class AllowMatch(BaseModel):
+    """Which events an allow-list applies to (any listed value matches)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    org_id: tuple[str, ...] = ()
+    account_id: tuple[str, ...] = ()
+    api_key_id: tuple[str, ...] = ()
+
+    def matches(self, event: Event) -> bool:
+        """True when the event comes from a listed org, account or API key."""
+        return (
+            (event.org_id is not None and event.org_id in self.org_id)
+            or (event.account_id is not None and event.account_id in self.account_id)
+            or (event.api_key_id is not None and event.api_key_id in self.api_key_id)
+        )
+
+
+class AllowList(BaseModel):
+    """Caps the verdict for trusted traffic (e.g. an org of security researchers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    match: AllowMatch
+    categories: tuple[str, ...] = ()
+    max_verdict: Literal["allow", "flag"] = "flag"
+
+
+class Policy(BaseModel):
+    """A verdict policy, usually loaded from YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    defaults: Thresholds = Thresholds(flag=0.45, block=0.80)
+    categories: dict[str, Thresholds] = Field(default_factory=dict)
+    allowlists: tuple[AllowList, ...] = ()
+    max_reasons: int = Field(default=3, ge=1, le=20)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Policy:
+        """Load a policy YAML (the packaged default when `path` is None)."""
+        if path is None:
+            return _default_policy()
+        return _load(Path(path))
+
+    def thresholds(self, category: str | None) -> Thresholds:
+        """Thresholds for a category (the defaults when it has none of its own)."""
+        if category is None:
+            return self.defaults
+        return self.categories.get(category, self.defaults)
+
+    def decide(
+        self, event: Event, findings: list[Finding], *, tactics_of: TacticResolver | None = None
+    ) -> Verdict:
+        """Combine an event's findings into its verdict."""
+        real = [f for f in findings if not f.error]
+        per_cat: dict[str, float] = {}
+        survive: dict[str, float] = defaultdict(lambda: 1.0)
+        for f in real:
+            cat = f.category or "uncategorized"
+            survive[cat] *= 1.0 - f.score
+        for cat, s in survive.items():
+            per_cat[cat] = 1.0 - s
+        risk_survive = 1.0
+        for r in per_cat.values():
+            risk_survive *= 1.0 - r
+        risk = min(1.0, max(0.0, 1.0 - risk_survive))
+
+        label: VerdictLabel = "allow"
+        cat_labels: dict[str, VerdictLabel] = {}
+        for cat, r in per_cat.items():
+            th = self.thresholds(None if cat == "uncategorized" else cat)
+            cl: VerdictLabel = "block" if r >= th.block else "flag" if r >= th.flag else "allow"
+            cl = self._cap(event, cat, cl)
+            cat_labels[cat] = cl
+            if _RANK[cl] > _RANK[label]:
+                label = cl
+
+        categories = tuple(
+            c for c, _ in sorted(per_cat.items(), key=lambda kv: (-kv[1], kv[0])) if c != "uncategorized"
+        )
+        tech_score: dict[str, float] = defaultdict(float)
+        tac_score: dict[str, float] = defaultdict(float)
+        for f in real:
+            for t in f.techniques:
+                if t.startswith("TA"):
+                    tac_score[t] += f.score
+                elif not t.startswith("AML.TA"):
+                    tech_score[t] += f.score
+            if tactics_of is not None:
+                for ta in tactics_of(f):
+                    tac_score[ta] += f.score * 0.5
+        techniques = tuple(t for t, _ in sorted(tech_score.items(), key=lambda kv: (-kv[1], kv[0])))
+        tactics = tuple(t for t, _ in sorted(tac_score.items(), key=lambda kv: (-kv[1], kv[0])))
+
+        reasons: list[str] = []
+        for f in sorted(real, key=lambda f: (-f.score, f.detector, f.rule)):
+            if len(reasons) >= self.max_reasons:
+                break
+            where = (
+                f" (decoded by {f.evidence[0].decoded_by})" if f.evidence and f.evidence[0].decoded_by else ""
+            )
+            text = f.explanation or f.rule
+            reasons.append(f"{f.category or 'finding'} {f.score:.2f}: {text}{where}")
+        failed = [f for f in findings if f.error]
+        reasons.extend(f"detector {f.detector} failed: {f.explanation}" for f in failed[:2])
+        ordered = tuple(sorted(findings, key=lambda f: (-f.score, f.detector, f.rule)))
+        return Verdict(
+            id=event.id,
+            risk=risk,
+            verdict=label,
+            categories=categories,
+            techniques=techniques,
+            tactics=tactics,
+            findings=ordered,
+            reasons=tuple(reasons),
+        )
+
+    def _cap(self, event: Event, category: str, label: VerdictLabel) -> VerdictLabel:
+        for al in self.allowlists:
+            applies = (not al.categories or category in al.categories) and al.match.matches(event)
+            if applies and _RANK[label] > _RANK[al.max_verdict]:
+                label = al.max_verdict
+        return label
+
+
+def _load(path: Path) -> Policy:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read policy: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else None
+        raise ConfigError(str(path), f"invalid YAML: {exc}", loc) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "a policy must be a YAML mapping")
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(str(path), f"{first['msg']}", loc) from exc
+
+
+@cache
+def _default_policy() -> Policy:
+    return _load(DEFAULT_POLICY)
