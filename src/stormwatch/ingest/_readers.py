@@ -1,0 +1,380 @@
+"""Streaming readers: JSONL (generic and OpenAI log lines), CSV and Parquet, in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, get_args
+
+from stormwatch.errors import ConfigError
+from stormwatch.ingest._json import JSONDecodeError, loads
+from stormwatch.ingest._limits import Limits
+from stormwatch.ingest._mapping import apply_mapping, check_mapping
+from stormwatch.ingest._normalize import build_event, is_openai_line
+from stormwatch.ingest._report import BadKind, IngestReport, RecordError
+from stormwatch.ingest._source import (
+    STREAM_ERRORS,
+    Format,
+    Opened,
+    Source,
+    format_from_name,
+    open_source,
+    sniff_format,
+)
+from stormwatch.models import Event
+
+_BOM = b"\xef\xbb\xbf"
+_SKIP_CHUNK = 1 << 16
+_PARQUET_BATCH = 2048
+_FORMATS = frozenset(get_args(Format))
+
+
+def read_events(
+    source: Source,
+    *,
+    format: Format = "auto",
+    mapping: Mapping[str, str] | None = None,
+    limits: Limits = Limits(),
+    strict: bool = False,
+    report: IngestReport | None = None,
+) -> Iterator[Event]:
+    """Stream Events from a path, "-" (stdin) or a binary stream; bad records are counted and skipped.
+
+    `format="auto"` picks by file name (`.jsonl/.json/.ndjson`, `.csv`, `.parquet`, each optionally `.gz`
+    or `.zst`), else by content (Parquet magic), else JSONL. gzip and zstd are undone by magic bytes.
+    `mapping` ({Event field: input column or key}) renames input fields first, in every format.
+    With `strict=True` the first bad record raises its `RecordError` (an `InputRecordError`).
+    A source that cannot be opened raises `RecordError` (kind `broken-source`) in either mode.
+    """
+    if format not in _FORMATS:
+        raise ConfigError("format", f"unknown input format {format!r}; use one of {sorted(_FORMATS)}")
+    checked = check_mapping(mapping) if mapping else None
+    return _read(source, format, checked, limits, strict, report if report is not None else IngestReport())
+
+
+def _read(
+    source: Source,
+    format: Format,
+    mapping: dict[str, str] | None,
+    limits: Limits,
+    strict: bool,
+    report: IngestReport,
+) -> Iterator[Event]:
+    with open_source(source) as opened:
+        report.sources.append(opened.name)
+        fmt = format
+        if fmt == "auto":
+            fmt = format_from_name(opened.name) or sniff_format(opened.stream)
+        if fmt == "csv":
+            yield from _read_csv(opened, mapping, limits, strict, report)
+        elif fmt == "parquet":
+            yield from _read_parquet(opened, mapping, limits, strict, report)
+        else:
+            yield from _read_jsonl(opened, fmt == "openai", mapping, limits, strict, report)
+
+
+def _fail(report: IngestReport, strict: bool, err: RecordError) -> None:
+    report.add(err)
+    if strict:
+        raise err
+
+
+def _too_big(name: str, line: int, cap: int) -> RecordError:
+    return RecordError(name, line, None, f"record over {cap} bytes", kind="oversized-record")
+
+
+def _read_jsonl(
+    opened: Opened,
+    openai_only: bool,
+    mapping: dict[str, str] | None,
+    limits: Limits,
+    strict: bool,
+    report: IngestReport,
+) -> Iterator[Event]:
+    name = opened.name
+    readline = opened.stream.readline
+    cap = limits.max_record_bytes
+    bound = cap + 2  # room for the record and a CRLF
+    line = 0
+    while True:
+        try:
+            chunk = readline(bound)
+        except STREAM_ERRORS as exc:
+            report.lines += 1  # the unreadable rest counts as one bad record, so the counts add up
+            _fail(report, strict, _stream_error(name, line, exc))
+            return
+        if not chunk:
+            return
+        line += 1
+        report.lines += 1
+        if len(chunk) == bound and chunk[-1] != 10:
+            try:
+                _skip_rest(readline)
+            except STREAM_ERRORS as exc:
+                _fail(report, strict, _stream_error(name, line - 1, exc))
+                return
+            _fail(report, strict, _too_big(name, line, cap))
+            continue
+        raw = chunk.strip()
+        if not raw:
+            report.blank_lines += 1
+            continue
+        if line == 1 and raw.startswith(_BOM):
+            raw = raw[3:]
+        if len(raw) > cap:
+            _fail(report, strict, _too_big(name, line, cap))
+            continue
+        try:
+            record = loads(raw)
+        except JSONDecodeError as exc:
+            _fail(report, strict, _json_error(name, line, raw, exc))
+            continue
+        if type(record) is not dict:
+            what = "an array" if type(record) is list else "a scalar"
+            reason = f"expected a JSON object, got {what}"
+            _fail(report, strict, RecordError(name, line, None, reason, kind="not-an-object"))
+            continue
+        if openai_only and not is_openai_line(record):
+            reason = "not an OpenAI log line (no request object)"
+            _fail(report, strict, RecordError(name, line, "request", reason, kind="invalid-value"))
+            continue
+        if mapping:
+            apply_mapping(record, mapping)
+        event, rid, bad = build_event(record, line=line, raw=raw, limits=limits)
+        if event is None:
+            assert bad is not None
+            _fail(report, strict, RecordError(name, line, bad.field, bad.reason, rid, kind=bad.kind))
+            continue
+        report.events += 1
+        yield event
+
+
+def _skip_rest(readline: Any) -> None:
+    """Consume the rest of an oversized line without holding it in memory."""
+    while True:
+        rest = readline(_SKIP_CHUNK)
+        if not rest or rest[-1] == 10:
+            return
+
+
+def _stream_error(name: str, line: int, exc: BaseException) -> RecordError:
+    return RecordError(name, line + 1, None, f"input stream broken: {exc}", kind="broken-source")
+
+
+def _json_error(name: str, line: int, raw: bytes, exc: BaseException) -> RecordError:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as ude:
+        return RecordError(name, line, None, f"invalid UTF-8 at byte {ude.start}", kind="bad-utf8")
+    if isinstance(exc, RecursionError):
+        return RecordError(name, line, None, "JSON nested too deeply", kind="broken-json")
+    return RecordError(name, line, None, f"broken JSON: {str(exc)[:120]}", kind="broken-json")
+
+
+# --- CSV -------------------------------------------------------------------------------------------------
+
+
+class _LineProblem(Exception):
+    def __init__(self, kind: BadKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind: BadKind = kind
+        self.reason = reason
+
+
+class _CsvLines:
+    """Physical lines of a CSV stream, decoded, each and every record bounded in bytes."""
+
+    def __init__(self, stream: io.BufferedIOBase, cap: int) -> None:
+        self._readline = stream.readline
+        self._cap = cap
+        self.line = 0
+        self.record_bytes = 0
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        bound = self._cap + 2
+        chunk = self._readline(bound)
+        if not chunk:
+            raise StopIteration
+        self.line += 1
+        if len(chunk) == bound and chunk[-1] != 10:
+            _skip_rest(self._readline)
+            raise _LineProblem("oversized-record", f"record over {self._cap} bytes")
+        self.record_bytes += len(chunk)
+        if self.record_bytes > bound:
+            raise _LineProblem("oversized-record", f"record over {self._cap} bytes")
+        if self.line == 1 and chunk.startswith(_BOM):
+            chunk = chunk[3:]
+        try:
+            return chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _LineProblem("bad-utf8", f"invalid UTF-8 at byte {exc.start}") from None
+
+
+_HEADER_ERRORS: tuple[type[BaseException], ...] = (_LineProblem, csv.Error, *STREAM_ERRORS)
+
+
+def _read_csv(
+    opened: Opened,
+    mapping: dict[str, str] | None,
+    limits: Limits,
+    strict: bool,
+    report: IngestReport,
+) -> Iterator[Event]:
+    name = opened.name
+    # The csv module's only field limit is process-wide; raise it (never lower it) to our record bound,
+    # which _CsvLines already enforces per record.
+    if csv.field_size_limit() < limits.max_record_bytes + 2:
+        csv.field_size_limit(limits.max_record_bytes + 2)
+    lines = _CsvLines(opened.stream, limits.max_record_bytes)
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    while header is None:
+        try:
+            first = next(reader)
+        except StopIteration:
+            return
+        except _HEADER_ERRORS as exc:
+            reason = f"unreadable CSV header: {exc}"
+            raise RecordError(name, lines.line, None, reason, kind="broken-csv") from exc
+        if first:
+            header = [h.strip() for h in first]  # the header is not counted as a record
+        else:
+            report.lines += 1
+            report.blank_lines += 1
+    if mapping:
+        missing = sorted(col for col in mapping.values() if col not in header)
+        if missing:
+            raise ConfigError(name, f"mapped columns not in the CSV header: {', '.join(missing)}")
+    width = len(header)
+    while True:
+        lines.record_bytes = 0
+        start = lines.line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except _LineProblem as problem:
+            report.lines += 1
+            _fail(report, strict, RecordError(name, start, None, problem.reason, kind=problem.kind))
+            reader = csv.reader(lines)
+            continue
+        except csv.Error as exc:
+            report.lines += 1
+            _fail(report, strict, RecordError(name, start, None, f"broken CSV: {exc}", kind="broken-csv"))
+            reader = csv.reader(lines)
+            continue
+        except STREAM_ERRORS as exc:
+            report.lines += 1
+            _fail(report, strict, _stream_error(name, start - 1, exc))
+            return
+        report.lines += 1
+        if not row:
+            report.blank_lines += 1
+            continue
+        if len(row) > width:
+            reason = f"row has {len(row)} cells, the header {width}"
+            _fail(report, strict, RecordError(name, start, None, reason, kind="broken-csv"))
+            continue
+        record = {h: v for h, v in zip(header, row, strict=False) if v != ""}
+        if mapping:
+            apply_mapping(record, mapping)
+        event, rid, bad = build_event(record, line=start, raw=None, limits=limits)
+        if event is None:
+            assert bad is not None
+            _fail(report, strict, RecordError(name, start, bad.field, bad.reason, rid, kind=bad.kind))
+            continue
+        report.events += 1
+        yield event
+
+
+# --- Parquet ---------------------------------------------------------------------------------------------
+
+_PLAIN = (str, int, float, bool)
+
+
+def _jsonable(value: Any) -> Any:
+    """Arrow values as JSON-safe Python values (timestamps as ISO text, bytes as UTF-8 or hex)."""
+    t = type(value)
+    if t in _PLAIN or value is None:
+        return value
+    if t is list:
+        return [_jsonable(v) for v in value]
+    if t is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.hex()
+    if isinstance(value, tuple):  # map columns come back as lists of (key, value) tuples
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _read_parquet(
+    opened: Opened,
+    mapping: dict[str, str] | None,
+    limits: Limits,
+    strict: bool,
+    report: IngestReport,
+) -> Iterator[Event]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = opened.name
+    with tempfile.TemporaryFile() as spool:
+        try:
+            if opened.path is not None:
+                pfile = pq.ParquetFile(opened.path)
+            else:  # Parquet needs random access: spool compressed or piped input to disk, not memory
+                shutil.copyfileobj(opened.stream, spool, 1 << 20)
+                spool.seek(0)
+                pfile = pq.ParquetFile(spool)
+        except (pa.ArrowException, *STREAM_ERRORS) as exc:
+            reason = f"not a readable Parquet file: {exc}"
+            raise RecordError(name, None, None, reason, kind="broken-source") from exc
+        columns = pfile.schema_arrow.names
+        if mapping:
+            missing = sorted(col for col in mapping.values() if col not in columns)
+            if missing:
+                raise ConfigError(name, f"mapped columns not in the Parquet schema: {', '.join(missing)}")
+        row_no = 0
+        batches = pfile.iter_batches(batch_size=_PARQUET_BATCH)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (pa.ArrowException, *STREAM_ERRORS) as exc:
+                report.lines += 1
+                reason = f"broken Parquet: {exc}"
+                _fail(report, strict, RecordError(name, row_no + 1, None, reason, kind="broken-source"))
+                return
+            for row in batch.to_pylist():
+                row_no += 1
+                report.lines += 1
+                record = {
+                    k: v if type(v) in _PLAIN else _jsonable(v) for k, v in row.items() if v is not None
+                }
+                if mapping:
+                    apply_mapping(record, mapping)
+                event, rid, bad = build_event(record, line=row_no, raw=None, limits=limits)
+                if event is None:
+                    assert bad is not None
+                    err = RecordError(name, row_no, bad.field, bad.reason, rid, kind=bad.kind)
+                    _fail(report, strict, err)
+                    continue
+                report.events += 1
+                yield event
