@@ -6,8 +6,11 @@ import typer
 
 from stormwatch import __version__
 from stormwatch.cli.demo import demo_cmd
+from stormwatch.cli.export import export_cmd
+from stormwatch.cli.hunt import hunt_cmd
 from stormwatch.cli.kb import kb_app
 from stormwatch.cli.scan import scan_cmd
+from stormwatch.cli.simulate import simulate_cmd
 
 app = typer.Typer(
     name="stormwatch",
@@ -37,6 +40,9 @@ def _root(
 app.command("scan")(scan_cmd)
 app.command("demo")(demo_cmd)
 app.add_typer(kb_app, name="kb")
+app.command("export")(export_cmd)
+app.command("hunt")(hunt_cmd)
+app.command("simulate")(simulate_cmd)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -155,7 +156,7 @@ def scan_cmd(
                 for v in verdicts:
                     counts[v.verdict] += 1
                     if fmt is OutputFormat.jsonl:
-                        out.write(json.dumps(v.contract(), ensure_ascii=False) + "\n")
+                        out.write(orjson.dumps(v.contract()).decode("utf-8") + "\n")
                     else:
                         collected.append(v)
                 n += len(batch)
@@ -181,4 +182,4 @@ def _summary(err: Console, n: int, counts: Counter[str], report: Any, elapsed: f
         f"[red]{counts['block']} block[/]; {bad} bad records skipped; {rate:,.0f} events/s"
     )
     for e in list(getattr(report, "errors", []))[:5]:
-        err.print(f"  [dim]bad record:[/] {e}")
+        err.print(f"  bad record: {e}", markup=False, highlight=False)

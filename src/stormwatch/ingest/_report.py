@@ -55,6 +55,12 @@ class BadRecord(BaseModel):
     reason: str
     record_id: str | None = None
 
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        rid = f" (record {self.record_id!r})" if self.record_id else ""
+        fld = f" field {self.field!r}:" if self.field else ""
+        return f"{where}{rid}:{fld} {self.reason} [{self.kind}]"
+
 
 @dataclass(slots=True)
 class IngestReport:
