@@ -1,0 +1,325 @@
+"""The hunt end to end: events → verdicts → store → analytics → links → clusters → attribution → files."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from stormwatch.hunt.analytics import AccountProfile, profile_accounts
+from stormwatch.hunt.attribution import attribute_cluster, signals_of
+from stormwatch.hunt.linking import (
+    LinkConfig,
+    PairEvidence,
+    cluster_accounts,
+    designate,
+    link_accounts,
+    links_of,
+)
+from stormwatch.hunt.profiles import ActorProfile, load_profiles
+from stormwatch.models import Cluster, Event, Link, Verdict
+from stormwatch.store import DuckDBStore
+
+Scanner = Callable[[Sequence[Event]], list[Verdict]]
+ProgressFn = Callable[[int], None]
+_NS = uuid.UUID("6f1c1d1e-53a4-4c57-9d1b-57a7c0a7f0e1")
+BATCH = 1000
+
+
+@dataclass
+class HuntResult:
+    """What a hunt found, plus run statistics."""
+
+    clusters: list[Cluster]
+    accounts: dict[str, AccountProfile]
+    links: list[Link]
+    stats: dict[str, Any] = field(default_factory=dict)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+# -- scanning ---------------------------------------------------------------------------------------
+def default_scanner(*, fast: bool = True) -> Scanner:
+    """The detection engine's batch scanner; the hunt's keyword scanner when the engine is unavailable."""
+    try:
+        from stormwatch.engine import Engine
+
+        engine = Engine.default(fast=fast)
+        if engine.detectors:
+            return engine.scan_batch
+    except ImportError:
+        pass
+    from stormwatch.hunt._keywords import KeywordScanner
+
+    return KeywordScanner().scan_batch
+
+
+_WORKER_SCANNER: Scanner | None = None
+
+
+def _init_worker(fast: bool, keywords: bool) -> None:
+    global _WORKER_SCANNER
+    if keywords:
+        from stormwatch.hunt._keywords import KeywordScanner
+
+        _WORKER_SCANNER = KeywordScanner().scan_batch
+    else:
+        _WORKER_SCANNER = default_scanner(fast=fast)
+
+
+def _scan_in_worker(events: list[Event]) -> list[Verdict]:
+    assert _WORKER_SCANNER is not None
+    return _WORKER_SCANNER(events)
+
+
+def _batches(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    batch: list[Event] = []
+    for e in events:
+        batch.append(e)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def scan_into_store(
+    events: Iterable[Event],
+    store: DuckDBStore,
+    *,
+    scanner: Scanner | None = None,
+    workers: int = 1,
+    fast: bool = True,
+    keywords: bool = False,
+    batch_size: int = BATCH,
+    progress: ProgressFn | None = None,
+) -> int:
+    """Scan events in batches (in a process pool when `workers` > 1) and upsert them with their verdicts."""
+    n = 0
+    if workers <= 1 or scanner is not None:
+        scan = scanner or default_scanner(fast=fast)
+        for batch in _batches(events, batch_size):
+            store.add(batch, scan(batch))
+            n += len(batch)
+            if progress:
+                progress(len(batch))
+        return n
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(fast, keywords)
+    ) as pool:
+        pending: list[tuple[list[Event], Future[list[Verdict]]]] = []
+        for batch in _batches(events, batch_size):
+            pending.append((batch, pool.submit(_scan_in_worker, batch)))
+            while len(pending) > 2 * workers:
+                done, fut = pending.pop(0)
+                store.add(done, fut.result())
+                n += len(done)
+                if progress:
+                    progress(len(done))
+        for done, fut in pending:
+            store.add(done, fut.result())
+            n += len(done)
+            if progress:
+                progress(len(done))
+    return n
+
+
+# -- analysis ---------------------------------------------------------------------------------------
+def analyse(
+    store: DuckDBStore,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    link_config: LinkConfig | None = None,
+    profiles: Sequence[ActorProfile] | None = None,
+    flag_risk: float = 0.5,
+) -> HuntResult:
+    """Analytics, linking, clustering, designation and attribution over what the store holds."""
+    t0 = time.perf_counter()
+    cfg = link_config or LinkConfig()
+    stats = store.account_stats(since=since, until=until, flag_risk=flag_risk)
+    suspicious = [str(r["account_id"]) for r in stats if r["flagged"] >= 2 or r["blocked"] >= 1]
+    rows = store.account_events(suspicious, since=since, until=until)
+    accounts = profile_accounts(rows, flag_risk=flag_risk)
+    linkable = [a for a, p in accounts.items() if p.suspicion >= cfg.min_suspicion]
+    usage = store.infra_usage(linkable, since=since, until=until)
+    background = store.sample_prompts(
+        exclude=list(accounts), n=cfg.background_sample, since=since, until=until
+    )
+    pairs: dict[tuple[str, str], PairEvidence] = link_accounts(
+        accounts, rows, usage, cfg, background=background
+    )
+    groups = cluster_accounts(accounts, pairs, cfg)
+    names = designate(groups, store.designations([a for g in groups for a in g]))
+    profiles = tuple(profiles) if profiles is not None else load_profiles()
+    rows_by_acc: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        rows_by_acc.setdefault(str(r["account_id"]), []).append(r)
+    clusters: list[Cluster] = []
+    examples: dict[str, list[dict[str, Any]]] = {}
+    members = {a for g in groups for a in g}
+    for group, name in zip(groups, names, strict=True):
+        crow = [r for a in group for r in rows_by_acc.get(a, [])]
+        cats: Counter[str] = Counter()
+        techs: Counter[str] = Counter()
+        langs: Counter[str] = Counter()
+        hours = [0] * 24
+        for a in group:
+            p = accounts[a]
+            cats.update(p.categories)
+            techs.update(p.techniques)
+            langs.update(p.languages)
+            hours = [x + y for x, y in zip(hours, p.active_hours_utc, strict=True)]
+        prompts = [str(r["prompt"]) for r in crow if r.get("prompt")]
+        attribution = attribute_cluster(signals_of(cats, techs, prompts, langs, hours), profiles)
+        times = [r["ts"] for r in crow if r["ts"] is not None]
+        cluster = Cluster(
+            id=str(uuid.uuid5(_NS, ",".join(group))),
+            designation=name,
+            accounts=list(group),
+            events=len(crow),
+            first_seen=min(times) if times else None,
+            last_seen=max(times) if times else None,
+            categories=dict(cats.most_common()),
+            techniques=dict(techs.most_common()),
+            attribution=attribution,
+        )
+        clusters.append(cluster)
+        for a in group:
+            accounts[a].cluster = name
+        top = sorted(
+            (r for r in crow if r["verdict"] != "allow"), key=lambda r: (-float(r["risk"]), str(r["id"]))
+        )
+        examples[name] = top[:5]
+    store.save_designations({a: c.designation for c in clusters for a in c.accounts})
+    member_pairs = {k: v for k, v in pairs.items() if k[0] in members or k[1] in members}
+    links = links_of(member_pairs)
+    return HuntResult(
+        clusters=clusters,
+        accounts=accounts,
+        links=links,
+        examples=examples,
+        stats={
+            "accounts": len(stats),
+            "suspicious_accounts": len(accounts),
+            "linkable_accounts": len(linkable),
+            "pairs": len(pairs),
+            "clusters": len(clusters),
+            "analysis_seconds": round(time.perf_counter() - t0, 2),
+        },
+    )
+
+
+# -- outputs ----------------------------------------------------------------------------------------
+def _iso(dt: datetime | None) -> str | None:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+
+
+def clusters_document(result: HuntResult) -> dict[str, Any]:
+    """The `clusters.json` contract object."""
+    return {
+        "clusters": [
+            {
+                "id": c.id,
+                "designation": c.designation,
+                "accounts": c.accounts,
+                "events": c.events,
+                "first_seen": _iso(c.first_seen),
+                "last_seen": _iso(c.last_seen),
+                "categories": c.categories,
+                "techniques": c.techniques,
+                "attribution": [
+                    {"actor": a.actor, "group_id": a.group_id, "score": a.score, "evidence": list(a.evidence)}
+                    for a in c.attribution
+                ],
+            }
+            for c in result.clusters
+        ]
+    }
+
+
+def account_record(p: AccountProfile) -> dict[str, Any]:
+    """One `accounts.jsonl` object."""
+    d = p.model_dump(mode="json")
+    d["first_seen"] = _iso(p.first_seen)
+    d["last_seen"] = _iso(p.last_seen)
+    return d
+
+
+def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict[str, Path]:
+    """Write clusters.json, accounts.jsonl, findings.parquet and report.html into `out_dir`."""
+    from stormwatch.hunt.report import render_report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "clusters": out_dir / "clusters.json",
+        "accounts": out_dir / "accounts.jsonl",
+        "findings": out_dir / "findings.parquet",
+        "report": out_dir / "report.html",
+    }
+    paths["clusters"].write_text(
+        json.dumps(clusters_document(result), indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
+    with paths["accounts"].open("w", encoding="utf-8") as fh:
+        for acc in sorted(result.accounts):
+            fh.write(
+                json.dumps(account_record(result.accounts[acc]), ensure_ascii=False, sort_keys=True) + "\n"
+            )
+    result.stats["findings"] = store.export_findings(paths["findings"])
+    finding_rows = store.findings_for([str(r["id"]) for ex in result.examples.values() for r in ex])
+    paths["report"].write_text(render_report(result, finding_rows), "utf-8")
+    return paths
+
+
+def run_hunt(
+    inputs: Sequence[str | Path] | Iterable[Event],
+    *,
+    store: DuckDBStore,
+    out_dir: Path | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    fast: bool = True,
+    workers: int = 1,
+    scanner: Scanner | None = None,
+    keywords: bool = False,
+    link_config: LinkConfig | None = None,
+    progress: ProgressFn | None = None,
+) -> HuntResult:
+    """Read (paths through `stormwatch.ingest`, or events), scan, store, analyse and write the outputs."""
+    from stormwatch.ingest import IngestReport, read_events
+
+    report = IngestReport()
+    t0 = time.perf_counter()
+
+    def events() -> Iterator[Event]:
+        if isinstance(inputs, Sequence) and all(isinstance(x, str | Path) for x in inputs):
+            for src in inputs:
+                yield from read_events(str(src), report=report)
+        else:
+            yield from inputs  # type: ignore[misc]
+
+    if keywords and scanner is None and workers <= 1:
+        from stormwatch.hunt._keywords import KeywordScanner
+
+        scanner = KeywordScanner().scan_batch
+    scanned = scan_into_store(
+        events(), store, scanner=scanner, workers=workers, fast=fast, keywords=keywords, progress=progress
+    )
+    scan_s = time.perf_counter() - t0
+    result = analyse(store, since=since, until=until, link_config=link_config)
+    result.stats.update(
+        scanned=scanned,
+        bad_records=report.bad_records,
+        bad_by_kind=dict(report.by_kind),
+        scan_seconds=round(scan_s, 2),
+        stored_events=store.count(),
+    )
+    if out_dir is not None:
+        write_outputs(result, store, out_dir)
+    return result
