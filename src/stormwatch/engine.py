@@ -141,10 +141,11 @@ class Engine:
     def scan_batch(self, events: Sequence[Event]) -> list[Verdict]:
         """Findings and verdicts for many events, in input order."""
         all_findings = self.findings_batch(events)
-        return [
-            self.policy.decide(ev, fs, tactics_of=_tactics_of)
-            for ev, fs in zip(events, all_findings, strict=True)
-        ]
+        return [self.decide(ev, fs) for ev, fs in zip(events, all_findings, strict=True)]
+
+    def decide(self, event: Event, findings: list[Finding]) -> Verdict:
+        """The policy's verdict over findings gathered elsewhere (e.g. request plus streamed answer)."""
+        return self.policy.decide(event, findings, tactics_of=_tactics_of)
 
 
 def _decoded_views(event: Event) -> list[_View]:

@@ -9,7 +9,9 @@ from stormwatch.cli.demo import demo_cmd
 from stormwatch.cli.export import export_cmd
 from stormwatch.cli.hunt import hunt_cmd
 from stormwatch.cli.kb import kb_app
+from stormwatch.cli.keys import keys_app
 from stormwatch.cli.scan import scan_cmd
+from stormwatch.cli.serve import serve_cmd
 from stormwatch.cli.simulate import simulate_cmd
 
 app = typer.Typer(
@@ -43,6 +45,8 @@ app.add_typer(kb_app, name="kb")
 app.command("export")(export_cmd)
 app.command("hunt")(hunt_cmd)
 app.command("simulate")(simulate_cmd)
+app.command("serve")(serve_cmd)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

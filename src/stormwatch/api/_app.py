@@ -1,0 +1,365 @@
+"""The app factory: middleware (body bound, request id, metrics, JSON log), auth, routes, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic.json_schema import models_json_schema
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stormwatch import __version__
+from stormwatch.api._convert import events_from_body
+from stormwatch.api._errors import HANDLERS, ApiError
+from stormwatch.api._keys import KeyRecord, KeyRing
+from stormwatch.api._logging import LOGGER
+from stormwatch.api._metrics import CONTENT_TYPE, Metrics
+from stormwatch.api._proxy import ChatProxy, Upstream
+from stormwatch.api._ratelimit import RateLimiter
+from stormwatch.api._schemas import (
+    ChatCompletionRequest,
+    ErrorResponse,
+    Health,
+    ScanRequest,
+    ScanResponse,
+)
+from stormwatch.api._screen import Screener
+from stormwatch.api._settings import Settings
+from stormwatch.api._writer import RecordSink, StoreWriter, open_sink
+from stormwatch.engine import Engine
+
+_REQ_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse, "description": d}
+    for s, d in {
+        401: "Missing or invalid API key.",
+        413: "Body, message or batch over the configured bounds.",
+        422: "Invalid JSON or an invalid field (named in `param`).",
+        429: "The key's rate limit is exceeded (see Retry-After).",
+    }.items()
+}
+_PROXY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    400: {"model": ErrorResponse, "description": "Blocked by policy; `code` names the top category."},
+    502: {"model": ErrorResponse, "description": "The upstream is down or failed."},
+    503: {"model": ErrorResponse, "description": "No upstream configured."},
+    504: {"model": ErrorResponse, "description": "The upstream did not answer in time."},
+}
+
+
+@dataclass
+class Guard:
+    """Everything the routes share for one app."""
+
+    settings: Settings
+    metrics: Metrics
+    keyring: KeyRing
+    limiter: RateLimiter
+    screener: Screener
+    writer: StoreWriter
+    proxy: ChatProxy
+
+
+def _guard(request: Request) -> Guard:
+    g: Guard = request.app.state.guard
+    return g
+
+
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="StormwatchKey", description="A key from `stormwatch keys add`."
+)
+
+
+async def require_key(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Security(_bearer)
+) -> KeyRecord:
+    """Authenticate the bearer key and apply its rate limit (401 / 429)."""
+    g = _guard(request)
+    rec = g.keyring.verify(creds.credentials) if creds is not None else None
+    if rec is None:
+        g.metrics.auth_failures.inc()
+        raise ApiError(
+            401,
+            "Missing or invalid API key: send 'Authorization: Bearer <key>'.",
+            code="invalid_api_key",
+            headers={"www-authenticate": "Bearer"},
+        )
+    request.state.key_id = rec.id
+    wait = g.limiter.check(rec.id, rec.rate_per_s, rec.burst)
+    if wait > 0:
+        g.metrics.rate_limited.inc()
+        raise ApiError(
+            429,
+            f"Rate limit exceeded for key {rec.id}; retry in {wait:.2f} s.",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"retry-after": str(max(1, math.ceil(wait)))},
+        )
+    return rec
+
+
+class GuardMiddleware:
+    """Bounds the body while reading it (413), tags a request id, times, counts and logs every request."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        headers = dict(scope.get("headers") or [])
+        rid_in = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = rid_in if _REQ_ID.match(rid_in) else uuid.uuid4().hex[:16]
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = rid
+        status = {"code": 500}
+
+        async def send_tagged(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                status["code"] = msg["status"]
+                msg["headers"] = [*msg.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(msg)
+
+        try:
+            if scope["method"] in _BODY_METHODS:
+                body = await self._read_body(headers, receive)
+                if body is None:
+                    err = ApiError(
+                        413, f"Request body too large: the limit is {self.max_body} bytes.", code="too_large"
+                    )
+                    await err.response()(scope, receive, send_tagged)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_tagged)
+        finally:
+            self._observe(scope, state, status["code"], time.perf_counter() - t0)
+
+    async def _read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                break
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:  # enforced on the bytes read, whatever Content-Length said
+                return None
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _observe(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.requests.labels(route, str(status)).inc()
+        self.metrics.latency.labels(route).observe(seconds)
+        fields = {k: state[k] for k in _LOG_FIELDS if k in state}
+        LOGGER.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": route,
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+                **fields,
+            },
+        )
+
+
+_LOG_FIELDS = (
+    "request_id",
+    "key_id",
+    "event_id",
+    "verdict",
+    "risk",
+    "categories",
+    "upstream_ms",
+    "stream_outcome",
+    "events",
+    "prompt",
+)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls wait for the disconnect, as the server would deliver it
+
+    return replay
+
+
+def _body_schema(name: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    sink: RecordSink | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build the guard app; `engine`, `sink` and `transport` are injectable for tests and benchmarks."""
+    from stormwatch.verdict import Policy
+
+    metrics = Metrics()
+    if engine is None:
+        engine = Engine.default(fast=not settings.full, policy=Policy.load(settings.policy))
+    screener = Screener(engine, metrics, inline_chars=settings.inline_chars())
+    keyring = KeyRing(settings.keys_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = sink if sink is not None else await anyio.to_thread.run_sync(open_sink, settings.store)
+        writer = StoreWriter(
+            store,
+            maxsize=settings.writer_queue,
+            batch=settings.writer_batch,
+            flush_s=settings.writer_flush_s,
+            dead_letter=Path(settings.store + ".deadletter.jsonl") if settings.store else None,
+            on_written=metrics.store_written.inc,
+            on_error=metrics.store_errors.inc,
+        )
+        writer.start()
+        metrics.bind_queue_depth(writer.depth)
+        upstream = Upstream(settings, metrics, transport)
+        await anyio.to_thread.run_sync(screener.warm_up)
+        app.state.guard = Guard(
+            settings=settings,
+            metrics=metrics,
+            keyring=keyring,
+            limiter=RateLimiter(rate=settings.rate_per_s, burst=settings.burst),
+            screener=screener,
+            writer=writer,
+            proxy=ChatProxy(settings, upstream, screener, writer, metrics),
+        )
+        LOGGER.info(
+            "guard started",
+            extra={
+                "upstream": bool(settings.upstream_url),
+                "keys": len(keyring),
+                "full": settings.full,
+                "store": bool(settings.store),
+            },
+        )
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            await anyio.to_thread.run_sync(writer.close)
+            LOGGER.info("guard stopped", extra={"written": writer.written, "lost": writer.lost})
+
+    app = FastAPI(
+        title="Stormwatch guard",
+        version=__version__,
+        description="Scanning API and OpenAI-compatible screening proxy. Every route but /healthz needs "
+        '`Authorization: Bearer <key>`; errors are OpenAI-style `{"error": {message, type, code, param}}`.',
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,
+    )
+    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, metrics=metrics)
+
+    @app.get("/healthz", response_model=Health, tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness: 200 while the store writer runs (no key needed)."""
+        ok = _guard(request).writer.alive
+        return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."}, **_ERRORS},
+        response_class=Response,
+    )
+    async def metrics_route(request: Request, _: KeyRecord = Depends(require_key)) -> Response:
+        """Prometheus metrics: requests, verdicts, latency histograms, upstream errors, store writer."""
+        return Response(_guard(request).metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.post(
+        "/v1/scan",
+        response_model=ScanResponse,
+        responses=_ERRORS,
+        tags=["scan"],
+        openapi_extra=_body_schema("ScanRequest"),
+    )
+    async def scan(request: Request, _: KeyRecord = Depends(require_key)) -> JSONResponse:
+        """Scan one event, a list or `{"events": [...]}` (the `stormwatch scan` contract); same shape back."""
+        g = _guard(request)
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(
+                422, f"request body is not valid JSON: {str(exc)[:200]}", code="invalid_json"
+            ) from exc
+        s = g.settings
+        events, shape = events_from_body(
+            body, max_batch=s.max_batch, max_messages=s.max_messages, max_chars=s.max_message_chars
+        )
+        request.state.events = len(events)
+        verdicts = await g.screener.scan(events, phase="scan") if events else []
+        for ev, v in zip(events, verdicts, strict=True):
+            await g.writer.submit(ev, v)
+        out = [v.contract() for v in verdicts]
+        payload: Any = out[0] if shape == "one" else out if shape == "list" else {"verdicts": out}
+        return JSONResponse(payload)
+
+    @app.post(
+        "/v1/chat/completions",
+        responses=_PROXY_ERRORS,
+        tags=["proxy"],
+        openapi_extra=_body_schema("ChatCompletionRequest"),
+        response_class=Response,
+    )
+    async def chat_completions(request: Request, key: KeyRecord = Depends(require_key)) -> Response:
+        """OpenAI-compatible chat completions, screened on the way in and out (JSON or SSE stream)."""
+        return await _guard(request).proxy.handle(request, key.id)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            _, defs = models_json_schema(
+                [(ScanRequest, "validation"), (ChatCompletionRequest, "validation")],
+                ref_template="#/components/schemas/{model}",
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, sub in defs.get("$defs", {}).items():
+                components.setdefault(name, sub)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

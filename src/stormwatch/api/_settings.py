@@ -1,0 +1,69 @@
+"""Settings of the guard service: every knob `stormwatch serve` exposes, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+UPSTREAM_KEY_ENV = "STORMWATCH_UPSTREAM_API_KEY"
+
+
+class Settings(BaseModel):
+    """Guard-service configuration (keyword-only, immutable)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    upstream_url: str | None = Field(default=None, description="Base URL of the OpenAI-compatible upstream.")
+    upstream_api_key: SecretStr | None = Field(
+        default=None, description=f"Only ever read from ${UPSTREAM_KEY_ENV}."
+    )
+    keys_file: Path | None = Field(
+        default=None, description="Hashed API keys; no file means every call is 401."
+    )
+    policy: Path | None = None
+    store: str | None = Field(default=None, description="Store path (DuckDB file); None records nothing.")
+    full: bool = Field(default=False, description="Run learned stages too (default: fast path only).")
+    upstream_connect_timeout: float = Field(default=3.0, gt=0)
+    upstream_timeout: float = Field(default=60.0, gt=0, description="Whole-call deadline (non-streaming).")
+    stream_idle_timeout: float = Field(
+        default=60.0, gt=0, description="Longest wait for the next stream chunk."
+    )
+    max_upstream_bytes: int = Field(default=16 << 20, ge=1024)
+    max_body_bytes: int = Field(default=1 << 20, ge=256)
+    max_message_chars: int = Field(default=200_000, ge=1)
+    max_messages: int = Field(default=256, ge=1)
+    max_batch: int = Field(default=256, ge=1)
+    rate_per_s: float = Field(default=20.0, gt=0, description="Default per-key sustained request rate.")
+    burst: int = Field(default=40, ge=1, description="Default per-key bucket size.")
+    stream_scan_chars: int = Field(default=200, ge=16, description="Re-scan a stream's output every N chars.")
+    stream_holdback: bool = Field(default=False, description="Release stream chunks only once scanned.")
+    inline_scan_chars: int | None = Field(
+        default=None,
+        ge=0,
+        description="Scan texts up to N chars on the event loop (default 2000 fast, 0 full).",
+    )
+    log_prompts: bool = Field(default=False, description="Put prompt text into request logs.")
+    writer_queue: int = Field(default=10_000, ge=1)
+    writer_batch: int = Field(default=256, ge=1)
+    writer_flush_s: float = Field(default=0.2, gt=0)
+
+    @classmethod
+    def from_env(cls, **values: Any) -> Settings:
+        """Settings from keyword values plus the upstream key from the environment (never from a flag)."""
+        key = os.environ.get(UPSTREAM_KEY_ENV)
+        return cls(**values, upstream_api_key=SecretStr(key) if key else None)
+
+    def inline_chars(self) -> int:
+        """Texts up to this size are scanned inline; larger ones (and learned stages) in worker threads."""
+        if self.inline_scan_chars is not None:
+            return self.inline_scan_chars
+        return 0 if self.full else 2000
+
+    def chat_url(self) -> str | None:
+        """The upstream chat-completions URL, or None when no upstream is configured."""
+        if not self.upstream_url:
+            return None
+        return self.upstream_url.rstrip("/") + "/chat/completions"
