@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -77,26 +78,78 @@ def quality(seed: int, accounts: int, days: int, evasion: str, scanner: str) -> 
     }  # fmt: skip
 
 
-def throughput(events: int, workers: int, scanner: str) -> dict[str, Any]:
-    """Simulate about `events` events, hunt them into a file store; wall time and peak RSS."""
-    accounts = max(200, events // 95)
-    with tempfile.TemporaryDirectory() as tmp:
+class _RssSampler:
+    """Samples the summed RSS of this process and its children (the scan workers) every 0.5 s."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_total = 0
+        self.peak_workers = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _rss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            return 0
+        return 0
+
+    def _children(self) -> list[int]:
+        me = os.getpid()
+        out = []
+        for task in Path(f"/proc/{me}/task").iterdir():
+            try:
+                out += [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            workers = sum(self._rss(c) for c in self._children())
+            self.peak_workers = max(self.peak_workers, workers)
+            self.peak_total = max(self.peak_total, workers + self._rss(os.getpid()))
+
+    def __enter__(self) -> _RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+EVENTS_PER_ACCOUNT = 77.3  # what SimConfig(days=30) produces on average (measured)
+
+
+def throughput(events: int, workers: int, scanner: str, keep: Path | None = None) -> dict[str, Any]:
+    """Simulate about `events` events, hunt them into a file store; wall time, peak RSS, store size."""
+    accounts = max(200, round(events / EVENTS_PER_ACCOUNT))
+    with tempfile.TemporaryDirectory(dir=keep) as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
         n = write_simulation(SimConfig(accounts=accounts, days=30, seed=1), d / "ev.jsonl")
         sim_s = time.perf_counter() - t0
+        load0 = os.getloadavg()[0]
         t1 = time.perf_counter()
-        with open_store(d / "s.duckdb") as store:
+        with _RssSampler() as rss, open_store(d / "s.duckdb") as store:
             res = run_hunt([d / "ev.jsonl"], store=store, out_dir=d / "out", workers=workers,
                            keywords=scanner == "keywords")  # fmt: skip
         secs = time.perf_counter() - t1
+        db_mb = (d / "s.duckdb").stat().st_size / 2**20
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "events": n, "accounts": accounts, "simulate_s": round(sim_s, 1), "hunt_s": round(secs, 1),
         "scan_s": res.stats.get("scan_seconds"), "analysis_s": res.stats.get("analysis_seconds"),
-        "events_per_s": round(n / secs), "peak_rss_main_mb": round(self_mb), "peak_rss_worker_mb": round(child_mb),
-        "clusters": len(res.clusters),
+        "events_per_s": round(n / secs), "peak_rss_main_mb": round(self_mb),
+        "peak_rss_workers_mb": round(rss.peak_workers / 2**20),
+        "peak_rss_total_mb": round(rss.peak_total / 2**20), "duckdb_mb": round(db_mb),
+        "load_avg": f"{load0:.1f}→{os.getloadavg()[0]:.1f}", "clusters": len(res.clusters),
     }  # fmt: skip
 
 

@@ -6,8 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from stormwatch.hunt.analytics import likely_utc_offset
-from stormwatch.hunt.profiles import ActorProfile
+from stormwatch.hunt.profiles import ActorProfile, display_name
 from stormwatch.models import Attribution
 
 WEIGHTS = {"ttp": 0.25, "interests": 0.35, "language": 0.15, "hours": 0.15, "techniques": 0.10}
@@ -26,46 +25,57 @@ class ClusterSignals:
     prompts: tuple[str, ...]
 
 
-def _fmt_offset(off: float) -> str:
-    h = int(abs(off))
-    m = "30" if abs(off) - h >= 0.5 else ""
-    return f"UTC{'+' if off >= 0 else '-'}{h}{':' + m if m else ''}"
+def _llm_profile(p: ActorProfile) -> bool:
+    """Curated profiles (tracked actors, generic behaviours) carry LLM signals; bare ATT&CK groups do not."""
+    return p.profile_kind != "attack-group"
 
 
 def _score_ttp(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | None]:
     total = sum(sig.categories.values())
-    if not total or not p.llm_ttps:
+    slugs = p.llm_ttp_slugs
+    if not total or not slugs:
         return 0.0, None
-    inside = {c: n for c, n in sig.categories.items() if c in p.llm_ttps}
-    precision = sum(inside.values()) / total
-    recall = len(inside) / len(p.llm_ttps)
+    inside = {c: n for c, n in sig.categories.items() if c in slugs}
     if not inside:
         return 0.0, None
+    precision = sum(inside.values()) / total
+    recall = len(inside) / len(slugs)
     f1 = 2 * precision * recall / (precision + recall)
     shown = ", ".join(f"{c} ({n})" for c, n in sorted(inside.items(), key=lambda kv: -kv[1])[:4])
     return (
         f1,
-        f"LLM-TTPs: {len(inside)} of the profile's {len(p.llm_ttps)} categories seen, {precision:.0%} of flagged activity: {shown}",
+        f"LLM-TTPs: {len(inside)} of the profile's {len(slugs)} categories seen, "
+        f"{precision:.0%} of flagged activity: {shown}",
     )
 
 
 def _score_interests(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | None]:
     if not p.interests or not sig.prompts:
         return 0.0, None
-    hits: Counter[str] = Counter()
+    themes: Counter[str] = Counter()
+    words: Counter[str] = Counter()
     matched = 0
-    for text in sig.prompts:
-        low = text.lower()
-        found = [k for k in p.interests if k in low]
-        if found:
-            matched += 1
-            hits.update(found)
+    lowered = [t.casefold() for t in sig.prompts]
+    for low in lowered:
+        hit = False
+        for theme in p.interests:
+            found = [k for k in theme.keywords if k in low]
+            if found:
+                hit = True
+                themes[theme.theme] += 1
+                words.update(found)
+        matched += hit
     if not matched:
         return 0.0, None
-    frac = matched / len(sig.prompts)
-    score = min(1.0, frac / 0.25) * min(1.0, len(hits) / 3) ** 0.5
-    shown = ", ".join(f"'{k}' ({n})" for k, n in hits.most_common(5))
-    return score, f"interests: {matched} of {len(sig.prompts)} prompts mention the profile's themes: {shown}"
+    frac = matched / len(lowered)
+    score = min(1.0, frac / 0.25) * min(1.0, len(themes) / 2) ** 0.5
+    shown = "; ".join(
+        f"{t} ({n})" for t, n in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
+    )
+    kw = ", ".join(f"'{k}'" for k, _ in words.most_common(4))
+    return score, (
+        f"interests: {matched} of {len(lowered)} prompts touch the profile's themes: {shown} (e.g. {kw})"
+    )
 
 
 def _score_language(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | None]:
@@ -83,31 +93,39 @@ def _score_language(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | 
 
 
 def _score_hours(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | None]:
-    off = likely_utc_offset(list(sig.hours), min_events=10)
-    if off is None or not p.utc_offsets:
+    window = p.active_hours_utc
+    total = sum(sig.hours)
+    if window is None or total < 10:
         return 0.0, None
-    d = min(min(abs(off - o), 24 - abs(off - o)) for o in p.utc_offsets)
-    score = max(0.0, 1.0 - d / 3.0)
-    if score <= 0:
+    inside = [h for h in range(24) if (window.start <= h < window.end if window.start < window.end
+                                       else h >= window.start or h < window.end)]  # fmt: skip
+    share = sum(sig.hours[h] for h in inside) / total
+    chance = len(inside) / 24
+    score = max(0.0, (share - chance) / (1 - chance))
+    if score <= 0.2:
         return 0.0, None
-    prof = ", ".join(_fmt_offset(o) for o in p.utc_offsets)
-    return score, f"active hours: a working day at {_fmt_offset(off)} (profile {prof})"
+    return score, (
+        f"active hours: {share:.0%} of activity falls in the profile's {window.start:02d}:00-"
+        f"{window.end % 24:02d}:00 UTC window ({window.assumption})"
+    )
 
 
 def _score_techniques(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str | None]:
     attack = {t: n for t, n in sig.techniques.items() if t.startswith("T")}
     total = sum(attack.values())
-    if not total or not p.techniques:
+    known_ids = p.technique_ids
+    if not total or not known_ids:
         return 0.0, None
-    known = {t: n for t, n in attack.items() if t in p.techniques or t.split(".")[0] in p.techniques}
+    known = {t: n for t, n in attack.items() if t in known_ids or t.split(".")[0] in known_ids}
     if not known:
         return 0.0, None
     share = sum(known.values()) / total
-    gid = f" ({p.group_id})" if p.group_id else ""
+    gid = f" ({p.attack_group_id})" if p.attack_group_id else ""
     shown = ", ".join(sorted(known)[:6])
     return (
         share,
-        f"ATT&CK: {len(known)} of {len(attack)} techniques seen are known techniques of {p.name}{gid}: {shown}",
+        f"ATT&CK: {len(known)} of {len(attack)} techniques seen are known techniques of "
+        f"{display_name(p)}{gid}: {shown}",
     )
 
 
@@ -122,9 +140,9 @@ _SCORERS = {
 
 def score_profile(sig: ClusterSignals, profile: ActorProfile) -> tuple[float, list[str]]:
     """The weighted score in [0, 1] and the evidence strings behind it."""
-    if not profile.llm_profile:
+    if not _llm_profile(profile):
         share, ev = _score_techniques(sig, profile)
-        overlap = len({t for t in sig.techniques if t in profile.techniques})
+        overlap = len({t for t in sig.techniques if t in profile.technique_ids})
         score = 0.5 * share * min(1.0, overlap / 4)
         return score, [ev] if ev else []
     score, evidence = 0.0, []
@@ -144,10 +162,12 @@ def attribute_cluster(
     for p in profiles:
         score, evidence = score_profile(sig, p)
         strong_kinds = sum(1 for e in evidence if not e.startswith("active hours"))
-        if score < min_score or not evidence or (p.llm_profile and strong_kinds < 2):
+        if score < min_score or not evidence or (_llm_profile(p) and strong_kinds < 2):
             continue
         out.append(
-            Attribution(actor=p.name, group_id=p.group_id, score=round(score, 4), evidence=tuple(evidence))
+            Attribution(
+                actor=display_name(p), group_id=p.attack_group_id, score=round(score, 4), evidence=tuple(evidence)
+            )
         )
     out.sort(key=lambda a: (-a.score, a.actor))
     return out[:MAX_CANDIDATES]
