@@ -6,6 +6,7 @@ import typer
 
 from stormwatch import __version__
 from stormwatch.cli.demo import demo_cmd
+from stormwatch.cli.eval import eval_cmd
 from stormwatch.cli.export import export_cmd
 from stormwatch.cli.hunt import hunt_cmd
 from stormwatch.cli.kb import kb_app
@@ -13,6 +14,7 @@ from stormwatch.cli.keys import keys_app
 from stormwatch.cli.scan import scan_cmd
 from stormwatch.cli.serve import serve_cmd
 from stormwatch.cli.simulate import simulate_cmd
+from stormwatch.cli.train import train_cmd
 
 app = typer.Typer(
     name="stormwatch",
@@ -47,6 +49,8 @@ app.command("hunt")(hunt_cmd)
 app.command("simulate")(simulate_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(keys_app, name="keys")
+app.command("train")(train_cmd)
+app.command("eval")(eval_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Quality evaluation: metrics, the Markdown/PNG report and the labelled-file runner."""

@@ -1,0 +1,1 @@
+"""Training pipeline and our own template corpus for the learned detectors."""

