@@ -1,6 +1,6 @@
 """Scan throughput and latency: Stormwatch's fast path (rules + decoders) beside a peer scanner.
 
-Run:  .venv/bin/python benchmarks/scan_throughput.py [--n 4000] [--full]
+Run:  .venv/bin/python benchmarks/scan_throughput.py [--n 4000] [--configs rules,fast,full]
 Peer: `pip install promptbadger==0.3.1` (MIT, offline regex scanner); skipped with a note if absent.
 Prints events/s, p50/p99 per-event latency and peak RSS growth for short (~60 chars), medium (~400) and
 long (~4,000) prompts. Timing is reported, never asserted.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import resource
 import statistics
@@ -82,20 +83,19 @@ def measure(
     }
 
 
+CONFIGS = {
+    "rules": ("rules + decoders", {"detector_ids": ["rules", "obfuscation"], "fast": True}),
+    "fast": ("scan --fast (rules + decoders + learned stage 1)", {"fast": True}),
+    "full": ("scan (default: + learned stage 2)", {"fast": False}),
+}
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=4000, help="events per size")
-    ap.add_argument("--full", action="store_true", help="learned stages on (default: fast path)")
+    ap.add_argument("--configs", default="rules,fast,full", help="comma-separated: " + ", ".join(CONFIGS))
     args = ap.parse_args()
-
-    engine = Engine.default(fast=not args.full)
-
-    def sw_batch(ps: list[str]) -> object:
-        return engine.scan_batch([Event.from_text(p, id=str(i)) for i, p in enumerate(ps)])
-
-    def sw_one(p: str) -> object:
-        return engine.scan(Event.from_text(p))
 
     peer: tuple[Callable[[list[str]], object], Callable[[str], object]] | None = None
     try:
@@ -107,23 +107,39 @@ def main() -> None:
     except ImportError:
         peer_name = "promptbadger (not installed)"
 
-    path = "full (learned on)" if args.full else "fast (rules + decoders)"
-    print(f"Stormwatch {path} vs {peer_name}; {args.n} events per size; 2-core machine\n")
-    print("| size | scanner | events/s | p50 ms | p99 ms | peak RSS MB | speed ratio |")
+    print(
+        f"Stormwatch vs {peer_name}; {args.n} events per size (long: n/4); os.cpu_count()={os.cpu_count()}\n"
+    )
+    print("| size | scanner | events/s | p50 ms | p99 ms | peak RSS MB | speed vs peer |")
     print("|---|---|---|---|---|---|---|")
-    for label, chars in (("short ~60", 60), ("medium ~400", 400), ("long ~4000", 4000)):
+    engines = {}
+    for key in args.configs.split(","):
+        label, kwargs = CONFIGS[key]
+        engines[label] = Engine.default(**kwargs)  # type: ignore[arg-type]
+    for size, chars in (("short ~60", 60), ("medium ~400", 400), ("long ~4000", 4000)):
         n = args.n if chars < 4000 else max(500, args.n // 4)
         prompts = make_prompts(n, chars)
-        sw = measure("stormwatch", sw_batch, sw_one, prompts)
-        print(
-            f"| {label} | stormwatch | {sw['eps']:,.0f} | {sw['p50']:.2f} | {sw['p99']:.2f} | {sw['rss']:.0f} | |"
-        )
+        peer_eps = None
         if peer is not None:
             pr = measure(peer_name, peer[0], peer[1], prompts)
-            ratio = sw["eps"] / pr["eps"] if pr["eps"] else float("nan")
+            peer_eps = pr["eps"]
             print(
-                f"| {label} | {peer_name} | {pr['eps']:,.0f} | {pr['p50']:.2f} | {pr['p99']:.2f} | "
-                f"{pr['rss']:.0f} | stormwatch ×{ratio:.1f} |"
+                f"| {size} | {peer_name} | {pr['eps']:,.0f} | {pr['p50']:.2f} | {pr['p99']:.2f} | "
+                f"{pr['rss']:.0f} | 1.0 |"
+            )
+        for label, engine in engines.items():
+
+            def sw_batch(ps: list[str], engine: Engine = engine) -> object:
+                return engine.scan_batch([Event.from_text(p, id=str(i)) for i, p in enumerate(ps)])
+
+            def sw_one(p: str, engine: Engine = engine) -> object:
+                return engine.scan(Event.from_text(p))
+
+            sw = measure(label, sw_batch, sw_one, prompts)
+            ratio = f"×{sw['eps'] / peer_eps:.1f}" if peer_eps else ""
+            print(
+                f"| {size} | {label} | {sw['eps']:,.0f} | {sw['p50']:.2f} | {sw['p99']:.2f} | "
+                f"{sw['rss']:.0f} | {ratio} |"
             )
 
 
