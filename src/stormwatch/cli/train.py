@@ -16,7 +16,10 @@ def train_cmd(
     ),
     no_embed: bool = typer.Option(False, "--no-embed", help="Stage 1 only (skip the embedding model)."),
     cache: Path = typer.Option(Path("/tmp/stormwatch-embcache.npz"), "--cache", help="Embedding cache file."),
-    per_source: int = typer.Option(60, "--per-source", help="Stage-2 rows embedded per external source."),
+    per_source: int = typer.Option(60, "--per-source", help="e5-route rows embedded per external source."),
+    use_per_source: int = typer.Option(
+        1500, "--use-per-source", help="USE-route rows embedded per external source."
+    ),
 ) -> None:
     """Rebuild the learned detectors' model files (reads ../shared/datasets)."""
     from stormwatch.detectors.learned._model import MODEL_DIR, Models
@@ -29,6 +32,7 @@ def train_cmd(
         embed=not no_embed,
         cache_path=cache,
         per_source=per_source,
+        use_per_source=use_per_source,
         log=lambda m: typer.echo(m, err=True),
     )
     Models.reset()

@@ -41,6 +41,10 @@ LOOKALIKE_BENIGN = frozenset(
         "attack",
         "car",
         "d3fend",
+        "atomic-tpl",
+        "defender-tpl",
+        "sigma",
+        "capec-mitigation",
     }
 )
 MAX_LINE = 1_000_000

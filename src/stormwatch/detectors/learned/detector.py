@@ -9,7 +9,7 @@ import numpy as np
 
 from stormwatch.detectors.base import register
 from stormwatch.detectors.learned._features import chunks
-from stormwatch.detectors.learned._model import BENIGN, Exemplar, Models
+from stormwatch.detectors.learned._model import BENIGN, E5, USE, Exemplar, Models, needs_e5
 from stormwatch.models import Event, Evidence, Finding
 
 SCANNED_ROLES = ("user", "tool", "developer")
@@ -21,7 +21,8 @@ ATLAS_IDS = {
     "system-prompt-extraction": ("AML.T0056",),
 }
 MAX_TURN_CHARS = 200_000  # bounded work per turn: longer content is cut (and the cut is stated)
-STAGE2_CHUNKS = 4  # at most this many windows per event go through the embedding model
+STAGE2_CHUNKS = 2  # at most this many windows per event (those stage 1 scores highest) are embedded
+DEFAULT_BAND = (0.1, 0.8)  # used when the stage-2 model file carries no calibrated band
 
 
 @dataclass
@@ -71,64 +72,123 @@ def _category(scores: dict[str, float], role: str) -> str | None:
     return cat
 
 
+class _FastMemo:
+    """The last batch's stage-1 result, so `learned-fast` and `learned-embed` share one stage-1 pass.
+
+    One tuple (events, result) swapped atomically, so concurrent callers never see a mixed pair.
+    """
+
+    last: ClassVar[tuple[list[Event], list[Assessment | None]] | None] = None
+
+
 def assess_fast(events: list[Event]) -> list[Assessment | None]:
     """Stage 1 for every event (None for events with no scannable text)."""
+    memo = _FastMemo.last
+    if (
+        memo is not None
+        and len(memo[0]) == len(events)
+        and all(a is b for a, b in zip(memo[0], events, strict=True))
+    ):
+        return list(memo[1])
     model = Models.fast()
     cks = _chunks_of(events)
     out: list[Assessment | None] = [None] * len(events)
-    if not cks:
-        return out
-    pm, pc, pt = model.predict([c.text for c in cks])
-    for i, c in enumerate(cks):
-        cur = out[c.event]
-        if cur is not None and cur.p_malicious >= pm[i]:
-            continue
-        scores = {k: float(v) for k, v in zip(model.categories, pc[i], strict=True)}
-        cat = _category(scores, c.role)
-        tac = model.tactics[int(np.argmax(pt[i]))] if cat and cat.startswith("llm-") else None
-        out[c.event] = Assessment(
-            float(pm[i]), cat, scores, tac, None, c.turn, c.start, c.text, "fast", p_stage1=float(pm[i])
-        )
+    if cks:
+        pm, pc, pt = model.predict([c.text for c in cks])
+        for i, c in enumerate(cks):
+            cur = out[c.event]
+            if cur is not None and cur.p_malicious >= pm[i]:
+                continue
+            scores = {k: float(v) for k, v in zip(model.categories, pc[i], strict=True)}
+            cat = _category(scores, c.role)
+            tac = model.tactics[int(np.argmax(pt[i]))] if cat and cat.startswith("llm-") else None
+            out[c.event] = Assessment(
+                float(pm[i]), cat, scores, tac, None, c.turn, c.start, c.text, "fast", p_stage1=float(pm[i])
+            )
+    _FastMemo.last = (list(events), list(out))
     return out
+
+
+def stage2_band() -> tuple[float, float]:
+    """Stage-1 scores in [low, high) go to stage 2 (calibrated at training time, stored in use.npz)."""
+    if Models.available(USE):
+        b = Models.embed(USE)[0].meta.get("band")
+        if b:
+            return float(b[0]), float(b[1])
+    return DEFAULT_BAND
+
+
+def _route(text: str) -> str | None:
+    """Which stage-2 embedding a chunk goes to (None: no stage-2 model can load)."""
+    if needs_e5(text) and Models.available(E5):
+        return E5
+    if Models.available(USE):
+        return USE
+    return E5 if Models.available(E5) else None
 
 
 def assess_embed(events: list[Event], base: list[Assessment | None]) -> list[Assessment | None]:
     """Stage 2 for the given events, refining their stage-1 assessments (stacked, calibrated)."""
-    em, embedder = Models.embed()
     fm = Models.fast()
     cks = _chunks_of(events)
     per: dict[int, list[_Chunk]] = {}
     for c in cks:
-        lst = per.setdefault(c.event, [])
-        if len(lst) < STAGE2_CHUNKS:
-            lst.append(c)
-    flat = [c for lst in per.values() for c in lst]
+        per.setdefault(c.event, []).append(c)
+    flat: list[_Chunk] = []
+    for lst in per.values():
+        if len(lst) > STAGE2_CHUNKS:  # long events: embed only the windows stage 1 finds most suspicious
+            p, _, _ = fm.predict([c.text for c in lst])
+            lst = [lst[int(j)] for j in sorted(np.argsort(-p)[:STAGE2_CHUNKS])]
+        flat += lst
     out = list(base)
     if not flat:
         return out
-    texts = [c.text for c in flat]
-    emb = embedder.embed(texts)
-    p1, _, _ = fm.predict(texts)
-    pc, pt, pk = em.heads(emb)
-    p2 = 1.0 - pc[:, em.categories.index(BENIGN)]
-    pm = em.combine(p1, p2)
-    nbrs = em.neighbours(emb, k=3)
-    best: dict[int, int] = {}
+    p1, _, _ = fm.predict([c.text for c in flat])
+    routes: dict[str, list[int]] = {}
     for i, c in enumerate(flat):
-        if c.event not in best or pm[i] > pm[best[c.event]]:
-            best[c.event] = i
-    for ev, i in best.items():
-        c = flat[i]
-        scores = {k: float(v) for k, v in zip(em.categories, pc[i], strict=True)}
-        cat = _category(scores, c.role)
-        tac = tech = None
-        if cat and cat.startswith("llm-"):
-            tac = em.tactics[int(np.argmax(pt[i]))]
-            tech = em.techniques[int(np.argmax(pk[i]))]
-        p_s1 = base[ev].p_malicious if base[ev] is not None else float(p1[i])  # type: ignore[union-attr]
-        out[ev] = Assessment(
-            float(pm[i]), cat, scores, tac, tech, c.turn, c.start, c.text, "embed", nbrs[i], p_s1
-        )
+        r = _route(c.text)
+        if r is not None:
+            routes.setdefault(r, []).append(i)
+    best: dict[int, tuple[float, Assessment]] = {}
+    for kind, idx in routes.items():
+        em, embedder = Models.embed(kind)
+        # Length-sorted batches: the encoders pad (or budget tokens) per batch.
+        order = sorted(idx, key=lambda i: len(flat[i].text))
+        emb = embedder.embed([flat[i].text for i in order])
+        pc, pt, pk = em.heads(emb)
+        p2 = 1.0 - pc[:, em.categories.index(BENIGN)]
+        pm = em.combine(p1[order], p2)
+        nbrs = em.neighbours(emb, k=3)
+        for j, i in enumerate(order):
+            c = flat[i]
+            if c.event in best and best[c.event][0] >= pm[j]:
+                continue
+            scores = {k: float(v) for k, v in zip(em.categories, pc[j], strict=True)}
+            cat = _category(scores, c.role)
+            tac = tech = None
+            if cat and cat.startswith("llm-"):
+                tac = em.tactics[int(np.argmax(pt[j]))]
+                tech = em.techniques[int(np.argmax(pk[j]))]
+            b = base[c.event]
+            p_s1 = b.p_malicious if b is not None else float(p1[i])
+            best[c.event] = (
+                float(pm[j]),
+                Assessment(
+                    float(pm[j]),
+                    cat,
+                    scores,
+                    tac,
+                    tech,
+                    c.turn,
+                    c.start,
+                    c.text,
+                    f"embed-{kind}",
+                    nbrs[j],
+                    p_s1,
+                ),
+            )
+    for ev, (_, a) in best.items():
+        out[ev] = a
     return out
 
 
@@ -163,7 +223,7 @@ def assess(
     events: list[Event], *, stage2: bool = True, band: tuple[float, float] | None = None
 ) -> list[Assessment | None]:
     """The full cascade: stage 1 on everything, stage 2 on events whose stage-1 score is inside `band`."""
-    lo, hi = band or (LearnedFast.settle_low, LearnedFast.threshold)
+    lo, hi = band or stage2_band()
     base = assess_fast(events)
     if not stage2:
         return base
@@ -198,7 +258,7 @@ class LearnedFast:
 
 @register("learned-embed")
 class LearnedEmbed:
-    """Stage 2: multilingual e5 embedding + heads + known-exemplar neighbours, for stage-1's uncertain band."""
+    """Stage 2: USE-multilingual (or e5 for Indic/Persian) embedding + heads + exemplars, for the uncertain band."""
 
     id: ClassVar[str] = "learned-embed"
     stage: ClassVar[str] = "learned"
@@ -209,15 +269,21 @@ class LearnedEmbed:
         return self.detect_batch([event])[0]
 
     def detect_batch(self, events: list[Event]) -> list[list[Finding]]:
-        """Findings for many events (one embedding call per batch)."""
+        """Findings for many events (one embedding call per route per batch)."""
         evs = list(events)
+        lo, hi = stage2_band()
+        top = LearnedFast.threshold  # stage 1 reports at or above this on its own
         base = assess_fast(evs)
-        idx = [
-            i
-            for i, a in enumerate(base)
-            if a is not None and LearnedFast.settle_low <= a.p_malicious < LearnedFast.threshold
-        ]
         out: list[list[Finding]] = [[] for _ in evs]
+        idx = []
+        for i, a in enumerate(base):
+            if a is None or a.p_malicious < lo or a.p_malicious >= top:
+                continue
+            if a.p_malicious >= hi:  # confident enough without embedding, below stage 1's own threshold
+                if a.p_malicious >= self.threshold:
+                    out[i] = [_finding(self.id, a)]
+            else:
+                idx.append(i)
         if not idx:
             return out
         refined = assess_embed([evs[i] for i in idx], [base[i] for i in idx])
