@@ -195,6 +195,10 @@ def assess_embed(events: list[Event], base: list[Assessment | None]) -> list[Ass
 def _finding(det: str, a: Assessment) -> Finding:
     cat = a.category or "harmful-content"
     techs: tuple[str, ...] = ATLAS_IDS.get(cat, ())
+    # The predicted tactic travels as a TA id so the verdict's `tactics` uses it rather than the
+    # category's default tactic.
+    if a.tactic and a.tactic.startswith("TA"):
+        techs = (*techs, a.tactic)
     if a.technique:
         techs = (*techs, a.technique)
     top = sorted(((v, k) for k, v in a.category_scores.items() if k != BENIGN), reverse=True)[:3]
