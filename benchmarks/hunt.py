@@ -1,13 +1,13 @@
 """Hunt benchmark: cluster quality and attribution on simulated data with ground truth, then throughput.
 
     python benchmarks/hunt.py --seeds 1 2 3 --accounts 600 --days 30        # quality (normal + heavy evasion)
-    python benchmarks/hunt.py --throughput 100000 1000000 --workers 2       # time and peak memory
-    add --write-docs to replace the "## Hunt" section of docs/benchmarks.md
+    python benchmarks/hunt.py --seeds --evasion --throughput 1000000 --workers 2   # time, memory, store size
+    (one size per process: the main process's peak RSS is a high-water mark)
+    add --write-docs to replace the "## Hunt" section of docs/benchmarks.md with the raw tables
 
 Quality: adjusted Rand index over the actor accounts (unclustered accounts count as singletons), top-1
 attribution accuracy over clusters of the five known actors (majority truth label), and the share of benign
-accounts placed in any cluster. `--scanner keywords` uses the hunt's stand-in scanner, `engine` the
-detection engine (fast path).
+accounts placed in any cluster. Detection is the engine's fast path (`Engine.default(fast=True)`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from stormwatch.hunt import run_hunt
-from stormwatch.hunt._keywords import KeywordScanner
 from stormwatch.simulate import BENIGN_LABEL, SimConfig, write_simulation
 from stormwatch.store import open_store
 
@@ -45,18 +44,22 @@ def adjusted_rand_index(truth: list[str], pred: list[str]) -> float:
     return 1.0 if top == expected else (index - expected) / (top - expected)
 
 
-def quality(seed: int, accounts: int, days: int, evasion: str, scanner: str) -> dict[str, Any]:
+def quality(seed: int, accounts: int, days: int, evasion: str, workers: int = 1) -> dict[str, Any]:
     """One simulated run scored against its ground truth."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         n = write_simulation(SimConfig(accounts=accounts, days=days, seed=seed, evasion=evasion),  # type: ignore[arg-type]
                              d / "ev.jsonl", d / "truth.json")  # fmt: skip
         truth = json.loads((d / "truth.json").read_text("utf-8"))["accounts"]
-        scan = KeywordScanner().scan_batch if scanner == "keywords" else None
         t0 = time.perf_counter()
         with open_store(None) as store:
-            res = run_hunt([d / "ev.jsonl"], store=store, scanner=scan, workers=1)
+            res = run_hunt([d / "ev.jsonl"], store=store, workers=workers)
         secs = time.perf_counter() - t0
+    return {"seed": seed, "evasion": evasion, "events": n, **_scores(res, truth), "seconds": round(secs, 1)}
+
+
+def _scores(res: Any, truth: dict[str, str]) -> dict[str, Any]:
+    """ARI over actor accounts, top-1 over known-actor clusters, benign share in clusters."""
     cluster_of = {a: c.designation for c in res.clusters for a in c.accounts}
     actors = sorted(a for a, lab in truth.items() if lab != BENIGN_LABEL)
     ari = adjusted_rand_index([truth[a] for a in actors], [cluster_of.get(a, f"single:{a}") for a in actors])
@@ -71,10 +74,9 @@ def quality(seed: int, accounts: int, days: int, evasion: str, scanner: str) -> 
         elif c.attribution:
             false_named += 1
     return {
-        "seed": seed, "evasion": evasion, "events": n, "ari": round(ari, 4),
-        "top1": round(hits / total, 4) if total else 0.0, "known_clusters": total,
-        "benign_in_clusters": round(benign_in / max(1, len(benign)), 4), "named_unknown": false_named,
-        "clusters": len(res.clusters), "seconds": round(secs, 1),
+        "ari": round(ari, 4), "top1": round(hits / total, 4) if total else 0.0, "known_clusters": total,
+        "benign_in_clusters": f"{benign_in}/{len(benign)}", "named_unknown": false_named,
+        "clusters": len(res.clusters),
     }  # fmt: skip
 
 
@@ -127,19 +129,19 @@ class _RssSampler:
 EVENTS_PER_ACCOUNT = 77.3  # what SimConfig(days=30) produces on average (measured)
 
 
-def throughput(events: int, workers: int, scanner: str, keep: Path | None = None) -> dict[str, Any]:
+def throughput(events: int, workers: int, keep: Path | None = None) -> dict[str, Any]:
     """Simulate about `events` events, hunt them into a file store; wall time, peak RSS, store size."""
     accounts = max(200, round(events / EVENTS_PER_ACCOUNT))
     with tempfile.TemporaryDirectory(dir=keep) as tmp:
         d = Path(tmp)
         t0 = time.perf_counter()
-        n = write_simulation(SimConfig(accounts=accounts, days=30, seed=1), d / "ev.jsonl")
+        n = write_simulation(SimConfig(accounts=accounts, days=30, seed=1), d / "ev.jsonl", d / "truth.json")
+        truth = json.loads((d / "truth.json").read_text("utf-8"))["accounts"]
         sim_s = time.perf_counter() - t0
         load0 = os.getloadavg()[0]
         t1 = time.perf_counter()
         with _RssSampler() as rss, open_store(d / "s.duckdb") as store:
-            res = run_hunt([d / "ev.jsonl"], store=store, out_dir=d / "out", workers=workers,
-                           keywords=scanner == "keywords")  # fmt: skip
+            res = run_hunt([d / "ev.jsonl"], store=store, out_dir=d / "out", workers=workers)
         secs = time.perf_counter() - t1
         db_mb = (d / "s.duckdb").stat().st_size / 2**20
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -149,7 +151,7 @@ def throughput(events: int, workers: int, scanner: str, keep: Path | None = None
         "events_per_s": round(n / secs), "peak_rss_main_mb": round(self_mb),
         "peak_rss_workers_mb": round(rss.peak_workers / 2**20),
         "peak_rss_total_mb": round(rss.peak_total / 2**20), "duckdb_mb": round(db_mb),
-        "load_avg": f"{load0:.1f}→{os.getloadavg()[0]:.1f}", "clusters": len(res.clusters),
+        "load_avg": f"{load0:.1f}→{os.getloadavg()[0]:.1f}", **_scores(res, truth),
     }  # fmt: skip
 
 
@@ -180,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--accounts", type=int, default=600)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--evasion", nargs="*", default=["normal", "heavy"])
-    ap.add_argument("--scanner", choices=["keywords", "engine"], default="keywords")
     ap.add_argument("--throughput", type=int, nargs="*", default=[])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--write-docs", action="store_true")
@@ -188,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         "## Hunt",
         "",
-        f"Command: `python benchmarks/hunt.py {' '.join(sys.argv[1:])}` (scanner: {args.scanner}).",
+        f"Command: `python benchmarks/hunt.py {' '.join(sys.argv[1:])}` (engine fast path), "
+        f"load average {os.getloadavg()[0]:.1f} at start.",
     ]
-    q = [quality(s, args.accounts, args.days, ev, args.scanner) for ev in args.evasion for s in args.seeds]
+    q = [quality(s, args.accounts, args.days, ev, args.workers) for ev in args.evasion for s in args.seeds]
     if q:
         parts += ["", "### Clustering and attribution (simulated, ground truth)", "", _table(q)]
-    t = [throughput(n, args.workers, args.scanner) for n in args.throughput]
+    t = [throughput(n, args.workers) for n in args.throughput]
     if t:
         parts += ["", f"### Throughput ({args.workers} workers)", "", _table(t)]
     section = "\n".join(parts) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from stormwatch.hunt.attribution import attribute_cluster, signals_of
-from stormwatch.hunt.profiles import load_profiles
+from stormwatch.hunt.profiles import display_name, load_profiles
 
 
 def _hours(offset: int) -> list[int]:
@@ -51,3 +51,28 @@ def test_every_candidate_has_evidence() -> None:
     ranked = attribute_cluster(sig, load_profiles())
     assert ranked[0].actor == "Emerald Sleet"
     assert all(a.evidence for a in ranked)
+
+
+def test_profiles_come_from_the_knowledge_base() -> None:
+    profiles = load_profiles()
+    names = {display_name(p) for p in profiles}
+    assert {
+        "Forest Blizzard",
+        "Emerald Sleet",
+        "Crimson Sandstorm",
+        "Charcoal Typhoon",
+        "Salmon Typhoon",
+    } <= names
+    assert sum(p.profile_kind == "attack-group" for p in profiles) > 50  # every tracked ATT&CK group
+
+
+def test_attack_group_scored_by_technique_overlap_alone() -> None:
+    group = next(p for p in load_profiles() if p.profile_kind == "attack-group" and len(p.technique_ids) >= 8)
+    techs = sorted(t for t in group.technique_ids if t.startswith("T"))[:6]
+    sig = signals_of(
+        Counter(), Counter({t: 5 for t in techs}), ["hello"] * 10, Counter({"en": 10}), _hours(0)
+    )
+    ranked = attribute_cluster(sig, load_profiles())
+    mine = [a for a in ranked if a.group_id == group.attack_group_id]
+    assert mine and 0.4 <= mine[0].score <= 0.5
+    assert mine[0].evidence and mine[0].evidence[0].startswith("ATT&CK:")

@@ -87,3 +87,70 @@ def test_designations_are_deterministic_and_sticky() -> None:
     assert first[0] == designation_for("a", set())
     # a later run keeps a designation carried by a member, even when the cluster grew
     assert designate([["z", "a", "b"]], {"a": first[0], "b": first[0]}) == [first[0]]
+
+
+def test_company_billing_and_nat_are_one_family_not_an_identity() -> None:
+    rows = []
+    # three SOC analysts of one small company: one NAT, one corporate card, one org; their own prompts
+    for n in range(3):
+        acc = f"soc{n}"
+        for i in range(8):
+            row = _row(i, acc, ip="198.51.100.9", risk=0.8 if i % 2 == 0 else 0.0, pay="corp-card",
+                       prompt=" ".join(_word(n, i, k) for k in range(6)))  # fmt: skip
+            row["org_id"] = "org-small"
+            rows.append(row)
+    accounts = profile_accounts(rows)
+    usage = {("ip", "198.51.100.9"): (3, 3), ("net", "198.51.100.0/24"): (3, 3),
+             ("org", "org-small"): (3, 3), ("payment_hash", "corp-card"): (3, 3)}  # fmt: skip
+    pairs = link_accounts(accounts, rows, usage)
+    assert pairs and all(set(ev.families()) and ev.families()["identity"] == 0 for ev in pairs.values())
+    assert cluster_accounts(accounts, pairs) == []
+
+
+def _op_rows(accs: list[str], *, net: str, flagged: set[str]) -> list[dict[str, Any]]:
+    rows = []
+    for n, acc in enumerate(accs):
+        for i in range(8):
+            bad = acc in flagged and i % 2 == 0
+            words = " ".join(_word(7, i, k) for k in range(5))  # the operation's own wording, per task
+            rows.append(_row(i, acc, ip=f"{net}.{10 + n}", risk=0.8 if bad else 0.0,
+                             prompt=f"Summarize the radar imaging parameters of {words}"))  # fmt: skip
+    return rows
+
+
+def test_pivot_account_joins_only_through_its_prompts() -> None:
+    # op-c was never flagged, but sends the operation's own wording from the operation's network
+    rows = _op_rows(["op-a", "op-b", "op-c"], net="203.0.113", flagged={"op-a", "op-b"})
+    # bystander shares the operation's /24 but writes its own prompts
+    rows += [_row(i, "bystander", ip="203.0.113.200", risk=0.0, prompt=" ".join(_word(99, i, k) for k in range(6)))
+             for i in range(8)]  # fmt: skip
+    accounts = profile_accounts(rows)
+    usage = {("net", "203.0.113.0/24"): (4, 4)}
+    pairs = link_accounts(accounts, rows, usage, pivots=["op-c", "bystander"])
+    assert cluster_accounts(accounts, pairs) == [["op-a", "op-b", "op-c"]]
+    assert all(ev.pivot for (a, b), ev in pairs.items() if "bystander" in (a, b))
+
+
+def test_shared_wording_without_shared_infrastructure_does_not_link() -> None:
+    # two speakers of one language whose detector over-flags it: same everyday prompts, nothing else shared
+    rows = _op_rows(["u1"], net="192.0.2", flagged={"u1"}) + _op_rows(["u2"], net="198.18.7", flagged={"u2"})
+    accounts = profile_accounts(rows)
+    pairs = link_accounts(accounts, rows, {})
+    assert pairs and all(ev.content > 0 for ev in pairs.values())
+    assert cluster_accounts(accounts, pairs) == []
+
+
+def test_weak_accounts_cluster_only_when_two_of_them_tripped_a_detector() -> None:
+    rows = _op_rows(["w-a", "w-b", "w-c"], net="203.0.113", flagged=set())
+    for r in rows:  # one flagged event each for w-a and w-b: weak, not core
+        if r["account_id"] in ("w-a", "w-b") and r["id"].endswith("-0"):
+            r.update(risk=0.8, verdict="block", categories=["jailbreak"])
+    accounts = profile_accounts(rows)
+    cfg = LinkConfig()
+    assert all(p.suspicion < cfg.min_suspicion for p in accounts.values())
+    usage = {("net", "203.0.113.0/24"): (3, 3)}
+    pairs = link_accounts(accounts, rows, usage, pivots=list(accounts))
+    assert cluster_accounts(accounts, pairs) == [["w-a", "w-b", "w-c"]]
+    alone = {a: p for a, p in accounts.items() if a != "w-b"}
+    pairs = link_accounts(alone, [r for r in rows if r["account_id"] != "w-b"], usage, pivots=list(alone))
+    assert cluster_accounts(alone, pairs) == []

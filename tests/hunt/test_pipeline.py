@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 
 from stormwatch.hunt import HuntResult, run_hunt
-from stormwatch.hunt._keywords import KeywordScanner
 from stormwatch.simulate import BENIGN_LABEL, SimConfig, write_simulation
 from stormwatch.store import open_store
 
@@ -29,7 +28,7 @@ def hunted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
         fh.write('{"id": "x", "messages": 5}\n')
     store_path = d / "store.duckdb"
     with open_store(store_path) as store:
-        result = run_hunt([events], store=store, out_dir=d / "out", scanner=KeywordScanner().scan_batch)
+        result = run_hunt([events], store=store, out_dir=d / "out")  # the real engine, fast path
     return d, json.loads(truth_path.read_text("utf-8")), result, store_path
 
 
@@ -73,6 +72,21 @@ def test_outputs_validate_against_schemas(hunted: tuple[Path, dict[str, Any], Hu
     assert (out / "findings.parquet").stat().st_size > 0
 
 
+def test_report_links_each_cluster_to_its_exports(
+    hunted: tuple[Path, dict[str, Any], HuntResult, Path],
+) -> None:
+    d, _, result, _ = hunted
+    out = d / "out"
+    html = (out / "report.html").read_text("utf-8")
+    assert result.clusters
+    for c in result.clusters:
+        for suffix in (".stix.json", ".navigator.json", ".misp.json", ".indicators.json"):
+            rel = f"exports/{c.designation}{suffix}"
+            assert (out / rel).is_file(), rel
+            assert f"href='{rel}'" in html
+    assert "navigator-heatmap" in html
+
+
 def test_bad_records_counted(hunted: tuple[Path, dict[str, Any], HuntResult, Path]) -> None:
     assert hunted[2].stats["bad_records"] == 2
 
@@ -83,7 +97,7 @@ def test_rerun_is_idempotent_and_designations_stable(
     d, _, first, store_path = hunted
     with open_store(store_path) as store:
         before = store.count()
-        again = run_hunt([d / "events.jsonl"], store=store, out_dir=None, scanner=KeywordScanner().scan_batch)
+        again = run_hunt([d / "events.jsonl"], store=store, out_dir=None)
         assert store.count() == before == again.stats["stored_events"]
     assert [(c.designation, c.accounts) for c in again.clusters] == [
         (c.designation, c.accounts) for c in first.clusters

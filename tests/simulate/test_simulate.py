@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from pathlib import Path
 
 from stormwatch.simulate import BENIGN_LABEL, SimConfig, simulate, write_simulation
@@ -67,3 +68,21 @@ def test_write_simulation(tmp_path: Path) -> None:
         "metadata",
     } <= set(first)
     assert json.loads(truth.read_text("utf-8"))["seed"] == 1
+
+
+def test_operations_stay_small_in_big_populations() -> None:
+    from stormwatch.simulate._sim import MAX_OP_ACCOUNTS, Simulator
+
+    sim = Simulator(SimConfig(accounts=5000, days=1, seed=1))
+    sizes = Counter(a.label for a in sim.accounts if a.op is not None)
+    assert sizes and max(sizes.values()) <= MAX_OP_ACCOUNTS["normal"]
+
+
+def test_other_language_users_do_not_share_a_few_sentences() -> None:
+    events, truth = simulate(SimConfig(accounts=400, days=10, seed=5))
+    by_lang: dict[str, set[str]] = {}
+    for e in events:
+        text = e["messages"][0]["content"]
+        if truth["accounts"][e["account_id"]] == "benign" and not text.isascii():
+            by_lang.setdefault(text[:1], set()).add(text)
+    assert sum(len(v) for v in by_lang.values()) >= 60

@@ -69,9 +69,7 @@ def _score_interests(sig: ClusterSignals, p: ActorProfile) -> tuple[float, str |
         return 0.0, None
     frac = matched / len(lowered)
     score = min(1.0, frac / 0.25) * min(1.0, len(themes) / 2) ** 0.5
-    shown = "; ".join(
-        f"{t} ({n})" for t, n in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:4]
-    )
+    shown = "; ".join(f"{t} ({n})" for t, n in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
     kw = ", ".join(f"'{k}'" for k, _ in words.most_common(4))
     return score, (
         f"interests: {matched} of {len(lowered)} prompts touch the profile's themes: {shown} (e.g. {kw})"
@@ -166,7 +164,10 @@ def attribute_cluster(
             continue
         out.append(
             Attribution(
-                actor=display_name(p), group_id=p.attack_group_id, score=round(score, 4), evidence=tuple(evidence)
+                actor=display_name(p),
+                group_id=p.attack_group_id,
+                score=round(score, 4),
+                evidence=tuple(evidence),
             )
         )
     out.sort(key=lambda a: (-a.score, a.actor))

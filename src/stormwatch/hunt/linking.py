@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -33,6 +33,9 @@ INFRA_BASE: dict[str, float] = {
     "net": 0.35,
     "user_agent": 0.2,
 }
+# kinds that, between accounts of one declared organisation, describe the organisation, not a person
+ORG_SHARED = frozenset({"ip", "net", "user_agent", "payment_hash", "billing_hash", "card_hash",
+                        "email_domain_hash"})  # fmt: skip
 MAX_SHARED = 40  # a value shared by more suspicious accounts than this is not an identifier
 # a prompt copied by more suspicious accounts than this is a circulating template (a public jailbreak),
 # not an operation's own wording
@@ -52,7 +55,21 @@ class LinkConfig:
     ttp_weight: float = 0.25
     time_weight: float = 0.1
     family_min: float = 0.2  # an evidence family counts as agreeing from this weight on
-    min_suspicion: float = 0.35  # accounts below this are analysed but never linked
+    content_strong: float = 0.45  # distinctive shared wording that needs only some other support ...
+    content_support: float = 0.03  # ... this much network or identity evidence
+    min_suspicion: float = 0.35  # core accounts: suspicious enough to seed a cluster on their own
+    # weak accounts (a flagged event or two among ordinary traffic) link like pivots, through their prompts;
+    # a cluster without a core account needs this many accounts that tripped a detector
+    weak_suspicion: float = 0.2
+    min_weak_cluster: int = 2
+    min_flagged: int = 2  # flagged events (or one block) that make an account worth analysing
+    # pivot: accounts sharing a specific value (used by at most `pivot_max_shared` accounts) with a linkable
+    # account are analysed too, and join a cluster only through near-duplicate prompts (`pivot_content`)
+    pivot_max_shared: int = 12
+    pivot_min_flagged: int = 0
+    pivot_content: float = 0.3
+    # a prompt is common phrasing when ordinary traffic of at least this many accounts sent near-duplicates
+    common_accounts: int = 4
     background_sample: int = 20000  # prompts of other accounts that define "common phrasing"
 
 
@@ -63,6 +80,8 @@ class PairEvidence:
     infra: dict[str, tuple[float, str]] = field(default_factory=dict)  # kind → (weight, reason)
     content: float = 0.0
     content_examples: list[str] = field(default_factory=list)
+    content_groups: int = 0  # distinct near-duplicate prompt groups the two accounts share
+    pivot: bool = False  # one side is a pivot account (reached through infrastructure, weakly flagged)
     ttp: float = 0.0
     time: float = 0.0
 
@@ -80,20 +99,39 @@ class PairEvidence:
         return self.infra_weight() + self.content
 
     def families(self) -> dict[str, float]:
-        """Evidence by independent family: identity, network, organisation, client and content."""
+        """Evidence by independent family: identity, network, organisation, client and content.
+
+        When the two accounts share a declared organisation, its NAT, its billing and its mail domain are
+        the organisation's, not a person's: they fold into the one `org` family.
+        """
         fam = {"identity": 0.0, "network": 0.0, "org": 0.0, "client": 0.0, "content": self.content}
+        same_org = "org" in self.infra
         for kind, (w, _) in self.infra.items():
             key = {"ip": "network", "net": "network", "org": "org", "user_agent": "client"}.get(
                 kind, "identity"
             )
+            if same_org and kind in ORG_SHARED:
+                key = "org"
             fam[key] = max(fam[key], w)
         return fam
 
     def corroborated(self, cfg: LinkConfig) -> bool:
-        """A shared identity (key, payment, e-mail), or two independent families agreeing: one VPN exit, or
-        one circulating prompt, never links accounts on its own."""
+        """A shared personal identity (key, card, e-mail), two independent families agreeing, or distinctive
+        wording repeated across several prompts backed by some shared network or identity: one VPN exit,
+        one company's network and billing, or one circulating prompt never links accounts on its own."""
         fam = self.families()
-        return fam["identity"] >= 0.5 or sum(1 for w in fam.values() if w >= cfg.family_min) >= 2
+        if "org" in self.infra:
+            # colleagues of one declared organisation share its network, its billing and often their tasks
+            # and wording; only a personal identifier links them
+            return fam["identity"] >= 0.5
+        if fam["identity"] >= 0.5 or sum(1 for w in fam.values() if w >= cfg.family_min) >= 2:
+            return True
+        # similar TTPs and hours are weak: a detector that over-flags one language makes a whole language
+        # community look alike; wording needs some shared network or identity behind it
+        support = max(fam["network"], fam["identity"])
+        return (
+            self.content >= cfg.content_strong and self.content_groups >= 2 and support >= cfg.content_support
+        )
 
 
 def specificity(n_accounts: int, n_suspicious: int) -> float:
@@ -134,12 +172,15 @@ def prompt_groups(
     *,
     threshold: float = 0.5,
     num_perm: int = 64,
-    background: Sequence[str] = (),
+    background: Sequence[str | tuple[str, int]] = (),
+    common_accounts: int = 1,
 ) -> list[tuple[set[str], str]]:
     """Near-duplicate prompt groups (MinHash LSH) spanning two or more accounts: (accounts, example).
 
-    Prompts near-identical to a `background` prompt (a sample of ordinary traffic) are common phrasing,
-    not a fingerprint, and are left out.
+    Prompts with near-duplicates sent by at least `common_accounts` accounts of `background` (a sample of
+    ordinary traffic: prompts, or (prompt, accounts that sent it)) are common phrasing, not a fingerprint,
+    and are left out. Counting accounts rather than any single hit keeps an operation's own wording when a
+    few of its accounts were never flagged and so sit in the background.
     """
     from datasketch import MinHash, MinHashLSH
 
@@ -158,17 +199,25 @@ def prompt_groups(
         m.update_batch([s.encode("utf-8") for s in sorted(sh)])
         return m
 
+    weight: dict[str, int] = {}
+    for item in background:
+        text, n = (item, common_accounts) if isinstance(item, str) else item
+        key = text.strip()[:2000]
+        if key not in owners:
+            weight[key] = weight.get(key, 0) + n
     common = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    for i, t in enumerate(sorted({p.strip()[:2000] for p in background} - set(owners))):
+    bg_weight: dict[str, int] = {}
+    for i, t in enumerate(sorted(weight)):
         bm = minhash(t)
         if bm is not None:
             common.insert(f"b{i}", bm)
-    # a prompt near-identical to ordinary traffic is common phrasing: it links nobody
+            bg_weight[f"b{i}"] = weight[t]
+    # a prompt near-identical to what many ordinary accounts send is common phrasing: it links nobody
     texts: list[str] = []
     hashes: list[MinHash] = []
     for t in sorted(t for t in owners if t and len(owners[t]) <= MAX_CONTENT_GROUP * 4):
         m = minhash(t)
-        if m is None or common.query(m):
+        if m is None or sum(bg_weight[k] for k in common.query(m)) >= common_accounts:
             continue
         texts.append(t)
         hashes.append(m)
@@ -203,11 +252,13 @@ def link_accounts(
     infra_usage: Mapping[tuple[str, str], tuple[int, int]],
     cfg: LinkConfig | None = None,
     *,
-    background: Sequence[str] = (),
+    background: Sequence[str | tuple[str, int]] = (),
+    pivots: Collection[str] = (),
 ) -> dict[tuple[str, str], PairEvidence]:
-    """Evidence for every pair of linkable suspicious accounts that share something."""
+    """Evidence for every pair of linkable accounts (suspicious enough, or `pivots`) that share something."""
     cfg = cfg or LinkConfig()
-    linkable = {a for a, p in profiles.items() if p.suspicion >= cfg.min_suspicion}
+    core = {a for a, p in profiles.items() if p.suspicion >= cfg.min_suspicion}
+    linkable = core | (set(pivots) & set(profiles))
     pairs: dict[tuple[str, str], PairEvidence] = defaultdict(PairEvidence)
     # shared infrastructure
     by_value: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -234,7 +285,11 @@ def link_accounts(
         if r["account_id"] in linkable and r.get("prompt"):
             prompts[str(r["account_id"])].append(str(r["prompt"]))
     for members, example in prompt_groups(
-        prompts, threshold=cfg.lsh_threshold, num_perm=cfg.num_perm, background=background
+        prompts,
+        threshold=cfg.lsh_threshold,
+        num_perm=cfg.num_perm,
+        background=background,
+        common_accounts=cfg.common_accounts,
     ):
         if len(members) > MAX_CONTENT_GROUP:
             continue
@@ -242,10 +297,12 @@ def link_accounts(
         for a, b in combinations(sorted(members), 2):
             ev = pairs[(a, b)]
             ev.content += idf
+            ev.content_groups += 1
             if len(ev.content_examples) < 3:
                 ev.content_examples.append(example[:120])
-    for ev in pairs.values():
+    for (a, b), ev in pairs.items():
         ev.content = round(cfg.content_weight * min(1.0, ev.content / cfg.content_norm), 4)
+        ev.pivot = a not in core or b not in core
     # supporting evidence, only between pairs that already share something
     for (a, b), ev in pairs.items():
         pa, pb = profiles[a], profiles[b]
@@ -266,7 +323,7 @@ def links_of(pairs: Mapping[tuple[str, str], PairEvidence]) -> list[Link]:
         for kind, (w, reason) in sorted(ev.infra.items()):
             out.append(Link(a=a, b=b, kind=f"infra:{kind}", weight=w, reason=reason))
         if ev.content:
-            ex = "; ".join(repr(x) for x in ev.content_examples[:2])
+            ex = "; ".join(f"“{x}”" for x in ev.content_examples[:2])
             out.append(
                 Link(a=a, b=b, kind="content", weight=ev.content, reason=f"near-duplicate prompts, e.g. {ex}")
             )
@@ -297,6 +354,8 @@ def cluster_accounts(
         return x
 
     for (a, b), ev in sorted(pairs.items()):
+        if ev.pivot and ev.content < cfg.pivot_content:
+            continue  # a pivot account joins only through its prompts, never through infrastructure alone
         if ev.total(cfg) >= cfg.strong and ev.hard() >= cfg.hard_min and ev.corroborated(cfg):
             ra, rb = find(a), find(b)
             if ra != rb:
@@ -304,9 +363,14 @@ def cluster_accounts(
     comps: dict[str, list[str]] = defaultdict(list)
     for a in sorted(profiles):
         comps[find(a)].append(a)
-    out = [
-        sorted(c) for c in comps.values() if len(c) >= 2 or (profiles[c[0]].blocked >= min_singleton_blocks)
-    ]
+    core = {a for a, p in profiles.items() if p.suspicion >= cfg.min_suspicion}
+
+    def keep(c: list[str]) -> bool:
+        if any(a in core for a in c):
+            return len(c) >= 2 or profiles[c[0]].blocked >= min_singleton_blocks
+        return sum(1 for a in c if profiles[a].flagged > 0) >= cfg.min_weak_cluster
+
+    out = [sorted(c) for c in comps.values() if keep(c)]
     return sorted(out, key=lambda c: (-len(c), c[0]))
 
 

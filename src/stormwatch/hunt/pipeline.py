@@ -46,31 +46,18 @@ class HuntResult:
 
 # -- scanning ---------------------------------------------------------------------------------------
 def default_scanner(*, fast: bool = True) -> Scanner:
-    """The detection engine's batch scanner; the hunt's keyword scanner when the engine is unavailable."""
-    try:
-        from stormwatch.engine import Engine
+    """The detection engine's batch scanner (fast path: stage-1 detectors only)."""
+    from stormwatch.engine import Engine
 
-        engine = Engine.default(fast=fast)
-        if engine.detectors:
-            return engine.scan_batch
-    except ImportError:
-        pass
-    from stormwatch.hunt._keywords import KeywordScanner
-
-    return KeywordScanner().scan_batch
+    return Engine.default(fast=fast).scan_batch
 
 
 _WORKER_SCANNER: Scanner | None = None
 
 
-def _init_worker(fast: bool, keywords: bool) -> None:
+def _init_worker(fast: bool) -> None:
     global _WORKER_SCANNER
-    if keywords:
-        from stormwatch.hunt._keywords import KeywordScanner
-
-        _WORKER_SCANNER = KeywordScanner().scan_batch
-    else:
-        _WORKER_SCANNER = default_scanner(fast=fast)
+    _WORKER_SCANNER = default_scanner(fast=fast)
 
 
 def _scan_in_worker(events: list[Event]) -> list[Verdict]:
@@ -96,7 +83,6 @@ def scan_into_store(
     scanner: Scanner | None = None,
     workers: int = 1,
     fast: bool = True,
-    keywords: bool = False,
     batch_size: int = BATCH,
     progress: ProgressFn | None = None,
 ) -> int:
@@ -110,9 +96,7 @@ def scan_into_store(
             if progress:
                 progress(len(batch))
         return n
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(fast, keywords)
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(fast,)) as pool:
         pending: list[tuple[list[Event], Future[list[Verdict]]]] = []
         for batch in _batches(events, batch_size):
             pending.append((batch, pool.submit(_scan_in_worker, batch)))
@@ -144,16 +128,27 @@ def analyse(
     t0 = time.perf_counter()
     cfg = link_config or LinkConfig()
     stats = store.account_stats(since=since, until=until, flag_risk=flag_risk)
-    suspicious = [str(r["account_id"]) for r in stats if r["flagged"] >= 2 or r["blocked"] >= 1]
+    suspicious = [str(r["account_id"]) for r in stats if r["flagged"] >= cfg.min_flagged or r["blocked"] >= 1]
     rows = store.account_events(suspicious, since=since, until=until)
     accounts = profile_accounts(rows, flag_risk=flag_risk)
-    linkable = [a for a, p in accounts.items() if p.suspicion >= cfg.min_suspicion]
+    core = [a for a, p in accounts.items() if p.suspicion >= cfg.min_suspicion]
+    weak = [a for a, p in accounts.items() if cfg.weak_suspicion <= p.suspicion < cfg.min_suspicion]
+    # pivot through specific infrastructure to the other accounts an operation rotated through
+    flagged_any = {str(r["account_id"]) for r in stats if r["flagged"] >= cfg.pivot_min_flagged}
+    near = store.neighbours(core + weak, max_accounts=cfg.pivot_max_shared, since=since, until=until)
+    pivots = sorted(set(weak) | {a for a in near if a in flagged_any or cfg.pivot_min_flagged <= 0})
+    fresh = [a for a in pivots if a not in accounts]
+    if fresh:
+        extra_rows = store.account_events(fresh, since=since, until=until)
+        rows = rows + extra_rows
+        accounts.update(profile_accounts(extra_rows, flag_risk=flag_risk))
+    linkable = sorted(set(core) | set(pivots))
     usage = store.infra_usage(linkable, since=since, until=until)
-    background = store.sample_prompts(
+    background = store.background_prompts(
         exclude=list(accounts), n=cfg.background_sample, since=since, until=until
     )
     pairs: dict[tuple[str, str], PairEvidence] = link_accounts(
-        accounts, rows, usage, cfg, background=background
+        accounts, rows, usage, cfg, background=background, pivots=pivots
     )
     groups = cluster_accounts(accounts, pairs, cfg)
     names = designate(groups, store.designations([a for g in groups for a in g]))
@@ -197,6 +192,10 @@ def analyse(
             (r for r in crow if r["verdict"] != "allow"), key=lambda r: (-float(r["risk"]), str(r["id"]))
         )
         examples[name] = top[:5]
+    # a pivot account that never tripped a detector and joined no cluster is nobody's business
+    for a in pivots:
+        if a not in members and accounts[a].flagged == 0:
+            del accounts[a]
     store.save_designations({a: c.designation for c in clusters for a in c.accounts})
     member_pairs = {k: v for k, v in pairs.items() if k[0] in members or k[1] in members}
     links = links_of(member_pairs)
@@ -209,6 +208,7 @@ def analyse(
             "accounts": len(stats),
             "suspicious_accounts": len(accounts),
             "linkable_accounts": len(linkable),
+            "pivot_accounts": len(pivots),
             "pairs": len(pairs),
             "clusters": len(clusters),
             "analysis_seconds": round(time.perf_counter() - t0, 2),
@@ -252,6 +252,16 @@ def account_record(p: AccountProfile) -> dict[str, Any]:
     return d
 
 
+def cluster_exports(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each cluster's STIX, Navigator, MISP and indicator files under `out_dir/exports/`, with the report's
+    links (relative paths) and inline Navigator heat map, by cluster id."""
+    if not result.clusters:
+        return {}
+    from stormwatch.export import report_links
+
+    return report_links(out_dir, result.clusters, store=store)
+
+
 def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict[str, Path]:
     """Write clusters.json, accounts.jsonl, findings.parquet and report.html into `out_dir`."""
     from stormwatch.hunt.report import render_report
@@ -273,7 +283,8 @@ def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict
             )
     result.stats["findings"] = store.export_findings(paths["findings"])
     finding_rows = store.findings_for([str(r["id"]) for ex in result.examples.values() for r in ex])
-    paths["report"].write_text(render_report(result, finding_rows), "utf-8")
+    exports = cluster_exports(result, store, out_dir)
+    paths["report"].write_text(render_report(result, finding_rows, exports), "utf-8")
     return paths
 
 
@@ -287,7 +298,6 @@ def run_hunt(
     fast: bool = True,
     workers: int = 1,
     scanner: Scanner | None = None,
-    keywords: bool = False,
     link_config: LinkConfig | None = None,
     progress: ProgressFn | None = None,
 ) -> HuntResult:
@@ -304,13 +314,7 @@ def run_hunt(
         else:
             yield from inputs  # type: ignore[misc]
 
-    if keywords and scanner is None and workers <= 1:
-        from stormwatch.hunt._keywords import KeywordScanner
-
-        scanner = KeywordScanner().scan_batch
-    scanned = scan_into_store(
-        events(), store, scanner=scanner, workers=workers, fast=fast, keywords=keywords, progress=progress
-    )
+    scanned = scan_into_store(events(), store, scanner=scanner, workers=workers, fast=fast, progress=progress)
     scan_s = time.perf_counter() - t0
     result = analyse(store, since=since, until=until, link_config=link_config)
     result.stats.update(

@@ -18,6 +18,9 @@ table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #dde;padding:
 th{background:#f3f4f8}.muted{color:#667}.score{font-weight:600}.card{border:1px solid #dde;border-radius:6px;padding:10px 14px;margin:12px 0}
 .ev{margin:2px 0 2px 18px}.mono{font-family:ui-monospace,monospace;font-size:12px}
 .hm td{text-align:center;min-width:38px}
+.exports a{margin:0 2px}details.heat{margin:6px 0}details.heat summary{cursor:pointer;color:#445}
+details.heat table{font-size:12px}.navigator-heatmap td>div{min-width:190px}
+.navigator-heatmap td>div span{padding-left:10px}
 """
 _COLORS = [
     "#d62728",
@@ -52,7 +55,32 @@ def _summary(result: HuntResult) -> str:
     return f"<h2>Summary</h2><table>{body}</table>"
 
 
-def _clusters(result: HuntResult) -> str:
+_EXPORT_LABELS = (
+    ("stix", "STIX 2.1"),
+    ("navigator", "ATT&CK Navigator"),
+    ("navigator_atlas", "ATLAS Navigator"),
+    ("misp", "MISP event"),
+    ("indicators", "prompt indicators"),
+)
+
+
+def _exports(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return ""
+    links = " · ".join(
+        f"<a href='{escape(str(entry[key]), quote=True)}'>{label}</a>"
+        for key, label in _EXPORT_LABELS
+        if entry.get(key)
+    )
+    out = f"<p class='exports'><span class='muted'>Exports:</span> {links}</p>" if links else ""
+    heat = str(entry.get("heatmap_html") or "")
+    if heat:
+        # produced by stormwatch.export from ids checked against the knowledge base and escaped there
+        out += f"<details class='heat' open><summary>Technique heat map (Navigator layers)</summary>{heat}</details>"
+    return out
+
+
+def _clusters(result: HuntResult, exports: dict[str, dict[str, Any]] | None = None) -> str:
     out = ["<h2>Clusters and attribution</h2>"]
     if not result.clusters:
         out.append("<p class='muted'>No clusters: no group of linked suspicious accounts was found.</p>")
@@ -77,6 +105,7 @@ def _clusters(result: HuntResult) -> str:
             out.append("</table>")
         else:
             out.append("<p><b>Unattributed</b> — no known actor profile is close enough.</p>")
+        out.append(_exports((exports or {}).get(c.id)))
         accs = ", ".join(escape(a) for a in c.accounts[:30]) + (" …" if len(c.accounts) > 30 else "")
         out.append(f"<p class='mono muted'>{accs}</p></div>")
     return "".join(out)
@@ -146,8 +175,9 @@ def _graph(result: HuntResult) -> str:
             pos[a] = (cx + r * math.cos(ang), cy + r * math.sin(ang))
             color[a] = _color(i)
     strongest: dict[tuple[str, str], tuple[float, str]] = {}
+    cluster_of = {a: c.designation for c in result.clusters for a in c.accounts}
     for link in result.links:
-        if link.a in pos and link.b in pos:
+        if link.a in pos and link.b in pos and cluster_of[link.a] == cluster_of[link.b]:
             w, k = strongest.get((link.a, link.b), (0.0, ""))
             strongest[(link.a, link.b)] = (w + link.weight, k or link.kind)
     for (a, b), (w, kind) in sorted(strongest.items()):
@@ -163,23 +193,37 @@ def _graph(result: HuntResult) -> str:
         )
     parts.append("</svg>")
     legend = (
-        "<p class='muted'>Nodes are accounts; edge width is link weight (hover for the reasons' total).</p>"
+        "<p class='muted'>Nodes are accounts; edges are the links inside each cluster, width by total weight "
+        "(hover for the total and first reason kind).</p>"
     )
     return "<h2>Account-link graph</h2>" + legend + "".join(parts)
 
 
-def _links_table(result: HuntResult, limit: int = 60) -> str:
-    if not result.links:
+def _links_table(result: HuntResult, per_cluster: int = 6) -> str:
+    """Per cluster, its strongest distinct link reasons, each with how many account pairs it ties."""
+    cluster_of = {a: c.designation for c in result.clusters for a in c.accounts}
+    reasons: dict[str, dict[tuple[str, str], tuple[float, int]]] = defaultdict(dict)
+    for x in result.links:
+        name = cluster_of.get(x.a)
+        if name is None or name != cluster_of.get(x.b):
+            continue
+        w, n = reasons[name].get((x.kind, x.reason), (0.0, 0))
+        reasons[name][(x.kind, x.reason)] = (max(w, x.weight), n + 1)
+    if not reasons:
         return ""
-    top = sorted(result.links, key=lambda link: (-link.weight, link.a, link.b))[:limit]
-    rows = "".join(
-        f"<tr><td class='mono'>{escape(x.a)}</td><td class='mono'>{escape(x.b)}</td><td>{escape(x.kind)}</td>"
-        f"<td>{x.weight:.2f}</td><td>{escape(x.reason)}</td></tr>"
-        for x in top
-    )
+    rows = []
+    for c in result.clusters:
+        top = sorted(reasons.get(c.designation, {}).items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+        for i, ((kind, reason), (w, n)) in enumerate(top[:per_cluster]):
+            head = (
+                f"<td rowspan='{min(per_cluster, len(top))}'>{escape(c.designation)}</td>" if i == 0 else ""
+            )
+            rows.append(
+                f"<tr>{head}<td>{escape(kind)}</td><td>{w:.2f}</td><td>{n}</td><td>{escape(reason)}</td></tr>"
+            )
     return (
-        "<h3>Strongest link reasons</h3><table><tr><th>Account</th><th>Account</th><th>Kind</th><th>Weight</th>"
-        f"<th>Reason</th></tr>{rows}</table>"
+        "<h3>Strongest link reasons within each cluster</h3><table><tr><th>Cluster</th><th>Kind</th>"
+        f"<th>Weight</th><th>Pairs</th><th>Reason</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -206,15 +250,20 @@ def _examples(result: HuntResult, findings: dict[str, list[dict[str, Any]]]) -> 
     return "".join(out)
 
 
-def render_report(result: HuntResult, findings: dict[str, list[dict[str, Any]]]) -> str:
-    """The whole report as one HTML string."""
+def render_report(
+    result: HuntResult,
+    findings: dict[str, list[dict[str, Any]]],
+    exports: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """The whole report as one HTML string; `exports` (from `stormwatch.export.report_links`) adds each
+    cluster's export links and Navigator heat map."""
     body = "".join(
         [
             "<h1>Stormwatch hunt report</h1>",
             "<p class='muted'>Clusters of linked suspicious accounts, scored against known actor profiles. "
             "Designations (Storm-####) are temporary and stable across re-runs.</p>",
             _summary(result),
-            _clusters(result),
+            _clusters(result, exports),
             _heatmap(result),
             _timeline(result),
             _graph(result),

@@ -33,6 +33,7 @@ from stormwatch.simulate._content import (
 
 Evasion = Literal["normal", "heavy"]
 BENIGN_LABEL = "benign"
+MAX_OP_ACCOUNTS: dict[str, int] = {"normal": 8, "heavy": 10}
 _SLOT = re.compile(r"\{(\w+)\}")
 _BENIGN_KINDS = [("coder", 30), ("student", 20), ("writer", 12), ("business", 12), ("defender", 10),
                  ("tinkerer", 6), ("i18n", 10)]  # fmt: skip
@@ -109,7 +110,9 @@ class Simulator:
         cfg, rng = self.config, self.rng
         heavy = cfg.evasion == "heavy"
         per_op = max(3, round(cfg.accounts * (0.012 if heavy else 0.008)))
-        per_op = min(per_op, max(3, cfg.accounts // 12))
+        # an operation rotates through a handful of accounts, not a fixed share of a platform's users: a
+        # bigger population means more ordinary users around the same operations
+        per_op = min(per_op, max(3, cfg.accounts // 12), MAX_OP_ACCOUNTS[cfg.evasion])
         n_benign = max(0, cfg.accounts - per_op * len(OPERATIONS))
         self._plan_orgs(n_benign)
         for i in range(n_benign):

@@ -319,6 +319,70 @@ class DuckDBStore:
         finally:
             con.unregister("_ex")
 
+    def background_prompts(
+        self,
+        *,
+        exclude: Sequence[str] = (),
+        n: int = 20000,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, int]]:
+        """A deterministic sample of distinct prompts of accounts not in `exclude`, each with how many
+        accounts sent it (ordinary traffic: what phrasing is common)."""
+        where, params = self._window(since, until)
+        con = self._con
+        con.register("_ex", pa.table({"account_id": pa.array(list(dict.fromkeys(exclude)), pa.string())}))
+        try:
+            sql = f"""
+                SELECT e.prompt, count(DISTINCT e.account_id) AS n, hash(e.prompt) AS h FROM events e
+                WHERE e.prompt IS NOT NULL AND e.account_id NOT IN (SELECT account_id FROM _ex) {where}
+                GROUP BY e.prompt ORDER BY h LIMIT ?
+            """
+            return [(str(r[0]), int(r[1])) for r in con.execute(sql, [*params, n]).fetchall()]
+        finally:
+            con.unregister("_ex")
+
+    def neighbours(
+        self,
+        accounts: Sequence[str],
+        *,
+        kinds: Sequence[str] = ("ip", "net", "api_key_id", "payment_hash", "email_domain_hash", "email_hash"),
+        max_accounts: int = 12,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[str]:
+        """Accounts outside `accounts` that share a specific value (one used by at most `max_accounts`
+        accounts) of the given infrastructure kinds with one of them: the pivot from known-bad accounts."""
+        if not accounts:
+            return []
+        where, params = self._window(since, until)
+        con = self._con
+        con.register("_seed", pa.table({"account_id": list(dict.fromkeys(accounts))}))
+        con.register("_kinds", pa.table({"kind": list(dict.fromkeys(kinds))}))
+        try:
+            sql = f"""
+                WITH e AS (SELECT * FROM events e WHERE e.account_id IS NOT NULL {where}),
+                pairs AS (
+                    SELECT DISTINCT 'ip' AS kind, source_ip AS value, account_id FROM e WHERE source_ip IS NOT NULL
+                    UNION SELECT DISTINCT 'net', net, account_id FROM e WHERE net IS NOT NULL
+                    UNION SELECT DISTINCT 'api_key_id', api_key_id, account_id FROM e WHERE api_key_id IS NOT NULL
+                    UNION SELECT DISTINCT split_part(k, '=', 1), substr(k, strpos(k, '=') + 1), account_id
+                          FROM (SELECT unnest(link_keys) AS k, account_id FROM e)
+                ),
+                p AS (SELECT * FROM pairs WHERE kind IN (SELECT kind FROM _kinds)),
+                specific AS (
+                    SELECT kind, value FROM p GROUP BY kind, value
+                    HAVING count(*) <= ? AND count(*) FILTER (WHERE account_id IN (SELECT account_id FROM _seed)) >= 1
+                )
+                SELECT DISTINCT p.account_id FROM p JOIN specific USING (kind, value)
+                WHERE p.account_id NOT IN (SELECT account_id FROM _seed)
+                ORDER BY p.account_id
+            """
+            return [str(r[0]) for r in con.execute(sql, [*params, max_accounts]).fetchall()]
+        finally:
+            con.unregister("_seed")
+            con.unregister("_kinds")
+
     def findings_for(self, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Findings of the given events, by event id."""
         if not event_ids:

@@ -66,6 +66,29 @@ class Store(Protocol):
         """A deterministic sample of distinct prompts from accounts not in `exclude` (ordinary traffic)."""
         ...
 
+    def background_prompts(
+        self,
+        *,
+        exclude: Sequence[str] = (),
+        n: int = 20000,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, int]]:
+        """Distinct prompts of accounts not in `exclude`, each with the number of accounts that sent it."""
+        ...
+
+    def neighbours(
+        self,
+        accounts: Sequence[str],
+        *,
+        kinds: Sequence[str] = ("ip", "net", "api_key_id", "payment_hash", "email_domain_hash", "email_hash"),
+        max_accounts: int = 12,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[str]:
+        """Accounts sharing a specific infrastructure value with one of `accounts`."""
+        ...
+
     def designations(self, accounts: Sequence[str]) -> dict[str, str]:
         """Designations given to these accounts by earlier hunts (account → Storm-####)."""
         ...

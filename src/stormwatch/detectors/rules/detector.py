@@ -178,6 +178,13 @@ def _load_compiled(paths: Sequence[Path], validate: bool) -> tuple[list[tuple[st
     return packs, compiled
 
 
+# yara-x scanners are "unsendable": each must be created, used and dropped on one thread. They live in a
+# module-level thread-local (keyed by the compiled rules, which the pack cache keeps bounded) rather than on
+# the detector, so collecting a detector on another thread (e.g. a server's event loop) never drops a
+# worker thread's scanner there.
+_THREAD = threading.local()
+
+
 @register("rules")
 class RuleDetector:
     """Signature rules from YAML packs (keywords, regex, YARA-X) over the turns each rule is scoped to."""
@@ -201,7 +208,6 @@ class RuleDetector:
             paths.extend(env_pack_paths())
         self.packs_, self._c = _load_compiled(paths, validate_ids)
         self.max_chars = max_chars
-        self._local = threading.local()
 
     @property
     def rules(self) -> list[Rule]:
@@ -216,14 +222,21 @@ class RuleDetector:
         raise KeyError(rule_id)
 
     def _scanner(self) -> yara_x.Scanner | None:
-        sc: yara_x.Scanner | None = getattr(self._local, "scanner", None)
-        if sc is None and self._c.yara_rules is not None:
-            sc = yara_x.Scanner(self._c.yara_rules)
-            sc.max_matches_per_pattern(64)
-            # Prefilter rules only need a yes/no; YARA patterns report their first match per string.
-            sc.fast_scan(True)
-            sc.set_timeout(10)
-            self._local.scanner = sc
+        rules = self._c.yara_rules
+        if rules is None:
+            return None
+        per_thread: dict[int, tuple[yara_x.Rules, yara_x.Scanner]] | None = getattr(_THREAD, "scanners", None)
+        if per_thread is None:
+            per_thread = _THREAD.scanners = {}
+        hit = per_thread.get(id(rules))
+        if hit is not None and hit[0] is rules:
+            return hit[1]
+        sc = yara_x.Scanner(rules)
+        sc.max_matches_per_pattern(64)
+        # Prefilter rules only need a yes/no; YARA patterns report their first match per string.
+        sc.fast_scan(True)
+        sc.set_timeout(10)
+        per_thread[id(rules)] = (rules, sc)
         return sc
 
     def _candidates(self, ctx: TurnContext) -> set[int]:
