@@ -101,3 +101,22 @@ def test_bad_policy_names_file_and_field(tmp_path: Path, body: str, needle: str)
         Policy.load(p)
     assert str(p) in str(ei.value)
     assert needle in str(ei.value)
+
+
+def test_correlated_detectors_count_once_per_category(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text("correlated:\n  - [stage-a, stage-b]\n", encoding="utf-8")
+    pol = Policy.load(p)
+    ev = Event.from_text("x")
+
+    def g(det: str, score: float) -> Finding:
+        return Finding(
+            detector=det, rule=f"{det}/jailbreak", score=score, category="jailbreak", explanation="m"
+        )
+
+    # two stages of one model: the strongest counts, no noisy-OR boost
+    assert pol.decide(ev, [g("stage-a", 0.6), g("stage-b", 0.5)]).risk == pytest.approx(0.6)
+    # an independent detector still corroborates
+    assert pol.decide(ev, [g("stage-a", 0.6), g("other", 0.5)]).risk == pytest.approx(0.8)
+    # the packaged policy treats the learned cascade's two stages as correlated
+    assert ("learned-fast", "learned-embed") in Policy.load().correlated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +68,7 @@ class Policy(BaseModel):
     defaults: Thresholds = Thresholds(flag=0.45, block=0.80)
     categories: dict[str, Thresholds] = Field(default_factory=dict)
     allowlists: tuple[AllowList, ...] = ()
+    correlated: tuple[tuple[str, ...], ...] = ()
     max_reasons: int = Field(default=3, ge=1, le=20)
 
     @classmethod
@@ -76,6 +77,10 @@ class Policy(BaseModel):
         if path is None:
             return _default_policy()
         return _load(Path(path))
+
+    @cached_property
+    def _group_of(self) -> dict[str, int]:
+        return {det: gi for gi, group in enumerate(self.correlated) for det in group}
 
     def thresholds(self, category: str | None) -> Thresholds:
         """Thresholds for a category (the defaults when it has none of its own)."""
@@ -88,13 +93,18 @@ class Policy(BaseModel):
     ) -> Verdict:
         """Combine an event's findings into its verdict."""
         real = [f for f in findings if not f.error]
-        per_cat: dict[str, float] = {}
-        survive: dict[str, float] = defaultdict(lambda: 1.0)
-        for f in real:
+        # Within a category, findings of correlated detectors (e.g. two stages of one model) are one voice:
+        # keep their strongest; everything else counts as independent evidence (noisy-OR).
+        strongest: dict[tuple[str, object], float] = {}
+        for i, f in enumerate(real):
             cat = f.category or "uncategorized"
-            survive[cat] *= 1.0 - f.score
-        for cat, s in survive.items():
-            per_cat[cat] = 1.0 - s
+            group = self._group_of.get(f.detector)
+            key: tuple[str, object] = (cat, ("group", group) if group is not None else ("finding", i))
+            strongest[key] = max(strongest.get(key, 0.0), f.score)
+        survive: dict[str, float] = defaultdict(lambda: 1.0)
+        for (cat, _), score in strongest.items():
+            survive[cat] *= 1.0 - score
+        per_cat: dict[str, float] = {cat: 1.0 - s for cat, s in survive.items()}
         risk_survive = 1.0
         for r in per_cat.values():
             risk_survive *= 1.0 - r

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -60,6 +61,7 @@ class Labelled:
     tactic: str | None
     language: str | None
     source: str | None
+    technique: str | None = None
 
 
 @dataclass
@@ -126,6 +128,7 @@ def read_labelled(path: Path) -> list[Labelled]:
                     labels.get("tactic"),
                     labels.get("language"),
                     labels.get("source"),
+                    labels.get("technique"),
                 )
             )
     return out
@@ -226,6 +229,12 @@ def build_report(sc: Sequence[Scored], mode: str, seconds: float) -> Report:
     tac = [s for s in sc if s.rec.malicious and s.rec.tactic]
     labels, matrix = confusion([str(s.rec.tactic) for s in tac], [s.tactic for s in tac])
     acc = sum(s.tactic == s.rec.tactic for s in tac) / len(tac) if tac else float("nan")
+    # Multi-tactic techniques: "exact" scores the labelled (first) tactic only, "any" accepts any tactic of
+    # the labelled technique (ATT&CK knowledge base). The issue's target is stated for "exact".
+    targets["tactic_exact_acc"] = acc
+    targets["tactic_any_acc"] = (
+        sum(s.tactic in _allowed_tactics(s.rec) for s in tac) / len(tac) if tac else float("nan")
+    )
     for lang in sorted({s.rec.language or "?" for s in tac}):
         sub = [s for s in tac if (s.rec.language or "?") == lang]
         targets.setdefault(f"lang:{lang}", {})["tactic_acc"] = sum(
@@ -309,6 +318,16 @@ def write_plots(rep: Report, out_dir: Path, stem: str) -> list[str]:
     return files
 
 
+def _allowed_tactics(rec: Labelled) -> set[str]:
+    allowed = {str(rec.tactic)}
+    if rec.technique:
+        from stormwatch.kb import load_kb
+
+        with contextlib.suppress(Exception):  # an unknown technique id only narrows "any" to the label
+            allowed |= {t for t in load_kb().tactics_for(rec.technique) if t.startswith("TA")}
+    return allowed
+
+
 def to_markdown(rep: Report, plots: Sequence[str] = (), plot_prefix: str = "") -> str:
     """The report as Markdown."""
     t = rep.targets
@@ -323,7 +342,8 @@ def to_markdown(rep: Report, plots: Sequence[str] = (), plot_prefix: str = "") -
         "|---|---|",
         f"| jailbreak+injection TPR at 1% FPR (general benign) | {_f(t.get('injection_jailbreak_tpr_at_1fpr'))} |",
         f"| malicious cyber TPR at 5% FPR (security/coding look-alikes) | {_f(t.get('cyber_tpr_at_5fpr'))} |",
-        f"| ATT&CK tactic top-1 accuracy (n={rep.tactic_n}) | {_f(rep.tactic_accuracy)} |",
+        f"| ATT&CK tactic top-1 accuracy, exact labelled tactic (n={rep.tactic_n}) | {_f(rep.tactic_accuracy)} |",
+        f"| ATT&CK tactic top-1 accuracy, any tactic of the technique | {_f(t.get('tactic_any_acc'))} |",
         "",
     ]
     lines += [

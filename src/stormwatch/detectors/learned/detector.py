@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from stormwatch.detectors.base import register
 from stormwatch.detectors.learned._features import chunks
@@ -40,6 +42,7 @@ class Assessment:
     stage: str
     neighbours: list[tuple[Exemplar, float]] = field(default_factory=list)
     p_stage1: float = 0.0
+    tactic_p: float = 1.0  # the tactic head's probability for `tactic`
 
 
 @dataclass
@@ -72,6 +75,38 @@ def _category(scores: dict[str, float], role: str) -> str | None:
     return cat
 
 
+@cache
+def _technique_tactics(technique: str) -> frozenset[str]:
+    from stormwatch.kb import load_kb
+
+    try:
+        return frozenset(load_kb().tactics_for(technique))
+    except Exception:  # an id the knowledge base does not know constrains nothing
+        return frozenset()
+
+
+def _pick_technique(techniques: list[str], probs: npt.NDArray[np.float32], tactic: str) -> str | None:
+    """The most probable technique that belongs to the predicted tactic (None when none does)."""
+    for j in np.argsort(-probs)[:10]:
+        if tactic in _technique_tactics(techniques[int(j)]):
+            return techniques[int(j)]
+    return None
+
+
+# Stage 1's n-gram tactic head is right ~35 % of the time on unseen phrasings: its tactic travels in a
+# finding (where the verdict ranks it) only when it is confident; the explanation always names it.
+FAST_TACTIC_MIN_P = 0.2
+CYBER_SHARE = 0.25  # a tactic is reported when the cyber-operation categories hold this much probability
+
+
+def _wants_tactic(cat: str | None, scores: dict[str, float]) -> bool:
+    """Whether an assessment gets an ATT&CK tactic: a cyber category on top, or a large cyber share."""
+    if cat and cat.startswith("llm-"):
+        return True
+    mal = sum(v for k, v in scores.items() if k != BENIGN)
+    return mal > 0 and sum(v for k, v in scores.items() if k.startswith("llm-")) / mal >= CYBER_SHARE
+
+
 class _FastMemo:
     """The last batch's stage-1 result, so `learned-fast` and `learned-embed` share one stage-1 pass.
 
@@ -101,9 +136,19 @@ def assess_fast(events: list[Event]) -> list[Assessment | None]:
                 continue
             scores = {k: float(v) for k, v in zip(model.categories, pc[i], strict=True)}
             cat = _category(scores, c.role)
-            tac = model.tactics[int(np.argmax(pt[i]))] if cat and cat.startswith("llm-") else None
+            tac = model.tactics[int(np.argmax(pt[i]))] if _wants_tactic(cat, scores) else None
             out[c.event] = Assessment(
-                float(pm[i]), cat, scores, tac, None, c.turn, c.start, c.text, "fast", p_stage1=float(pm[i])
+                float(pm[i]),
+                cat,
+                scores,
+                tac,
+                None,
+                c.turn,
+                c.start,
+                c.text,
+                "fast",
+                p_stage1=float(pm[i]),
+                tactic_p=float(pt[i].max()),
             )
     _FastMemo.last = (list(events), list(out))
     return out
@@ -118,10 +163,20 @@ def stage2_band() -> tuple[float, float]:
     return DEFAULT_BAND
 
 
-def _route(text: str) -> str | None:
-    """Which stage-2 embedding a chunk goes to (None: no stage-2 model can load)."""
-    if needs_e5(text) and Models.available(E5):
-        return E5
+# Texts USE-multilingual does not cover (Indic scripts, Persian-only letters): "e5" embeds them with
+# multilingual-e5 (~25-35 ms per event at 64 characters on 2 cores), "tactic" (the default) uses e5 only to
+# map already-flagged requests to an ATT&CK tactic and lets USE score them, "use" sends everything to USE,
+# "off" leaves them to stage 1 alone. Measured trade-offs: docs/quality.md.
+E5_ROUTE = "tactic"
+
+
+def _route(text: str, *, tactic: bool = False) -> str | None:
+    """Which stage-2 embedding a chunk goes to (None: stage 1 only)."""
+    if needs_e5(text):
+        if (E5_ROUTE == "e5" or (E5_ROUTE == "tactic" and tactic)) and Models.available(E5):
+            return E5
+        if E5_ROUTE == "off":
+            return None
     if Models.available(USE):
         return USE
     return E5 if Models.available(E5) else None
@@ -166,9 +221,9 @@ def assess_embed(events: list[Event], base: list[Assessment | None]) -> list[Ass
             scores = {k: float(v) for k, v in zip(em.categories, pc[j], strict=True)}
             cat = _category(scores, c.role)
             tac = tech = None
-            if cat and cat.startswith("llm-"):
+            if _wants_tactic(cat, scores):
                 tac = em.tactics[int(np.argmax(pt[j]))]
-                tech = em.techniques[int(np.argmax(pk[j]))]
+                tech = _pick_technique(em.techniques, pk[j], tac)
             b = base[c.event]
             p_s1 = b.p_malicious if b is not None else float(p1[i])
             best[c.event] = (
@@ -192,12 +247,59 @@ def assess_embed(events: list[Event], base: list[Assessment | None]) -> list[Ass
     return out
 
 
+def _is_cyber(a: Assessment | None, floor: float) -> bool:
+    return a is not None and a.p_malicious >= floor and _wants_tactic(a.category, a.category_scores)
+
+
+TACTIC_CHARS = 160  # the tactic refinement embeds only the start of the window stage 1 scored highest
+
+
+def refine_tactics(base: list[Assessment | None]) -> list[Assessment | None]:
+    """Stage-2 tactic/technique (and exemplars) for events stage 1 already settled as malicious cyber requests.
+
+    The score stays stage 1's; only the ATT&CK mapping and the neighbours come from the embedding heads,
+    which transfer across languages and phrasings far better than stage 1's n-gram tactic head. Only the
+    first TACTIC_CHARS characters of the highest-scoring window are embedded (the request is usually there)."""
+    out = list(base)
+    routes: dict[str, list[int]] = {}
+    for i, b in enumerate(base):
+        r = _route(b.text, tactic=True) if b is not None else None
+        if r is not None:
+            routes.setdefault(r, []).append(i)
+    for kind, idx in routes.items():
+        em, embedder = Models.embed(kind)
+        texts = {i: b.text[:TACTIC_CHARS] for i in idx if (b := base[i]) is not None}
+        order = sorted(texts, key=lambda i: len(texts[i]))
+        emb = embedder.embed([texts[i] for i in order])
+        _, pt, pk = em.heads(emb)
+        nbrs = em.neighbours(emb, k=3)
+        for j, i in enumerate(order):
+            b = base[i]
+            if b is None:
+                continue
+            tac = em.tactics[int(np.argmax(pt[j]))]
+            out[i] = Assessment(
+                b.p_malicious,
+                b.category,
+                b.category_scores,
+                tac,
+                _pick_technique(em.techniques, pk[j], tac),
+                b.turn,
+                b.start,
+                b.text,
+                f"{b.stage}+tactic-embed-{kind}",
+                nbrs[j],
+                b.p_stage1,
+            )
+    return out
+
+
 def _finding(det: str, a: Assessment) -> Finding:
     cat = a.category or "harmful-content"
     techs: tuple[str, ...] = ATLAS_IDS.get(cat, ())
     # The predicted tactic travels as a TA id so the verdict's `tactics` uses it rather than the
     # category's default tactic.
-    if a.tactic and a.tactic.startswith("TA"):
+    if a.tactic and a.tactic.startswith("TA") and (a.stage != "fast" or a.tactic_p >= FAST_TACTIC_MIN_P):
         techs = (*techs, a.tactic)
     if a.technique:
         techs = (*techs, a.technique)
@@ -236,6 +338,11 @@ def assess(
         refined = assess_embed([events[i] for i in idx], [base[i] for i in idx])
         for j, i in enumerate(idx):
             base[i] = refined[j]
+    settled = [i for i, a in enumerate(base) if a is not None and a.stage == "fast" and _is_cyber(a, hi)]
+    if settled:
+        tac = refine_tactics([base[i] for i in settled])
+        for j, i in enumerate(settled):
+            base[i] = tac[j]
     return base
 
 
@@ -280,7 +387,11 @@ class LearnedEmbed:
         base = assess_fast(evs)
         out: list[list[Finding]] = [[] for _ in evs]
         idx = []
+        settled = []
         for i, a in enumerate(base):
+            if a is not None and a.p_malicious >= top and _is_cyber(a, top):
+                settled.append(i)  # stage 1 reports it; stage 2 adds the ATT&CK tactic and technique
+                continue
             if a is None or a.p_malicious < lo or a.p_malicious >= top:
                 continue
             if a.p_malicious >= hi:  # confident enough without embedding, below stage 1's own threshold
@@ -288,6 +399,12 @@ class LearnedEmbed:
                     out[i] = [_finding(self.id, a)]
             else:
                 idx.append(i)
+        if settled:
+            tac = refine_tactics([base[i] for i in settled])
+            for j, i in enumerate(settled):
+                a = tac[j]
+                if a is not None and a.stage != "fast":
+                    out[i] = [_finding(self.id, a)]
         if not idx:
             return out
         refined = assess_embed([evs[i] for i in idx], [base[i] for i in idx])
