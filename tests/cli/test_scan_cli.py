@@ -61,6 +61,7 @@ def test_jsonl_output_matches_schema_and_input_order(events_file: Path) -> None:
     # bad records are counted and named on stderr, never fatal
     assert "2 bad records" in res.stderr
     assert ":3" in res.stderr and ":4" in res.stderr
+    assert "ms/event by detector" in res.stderr and "rules" in res.stderr
 
 
 def test_strict_stops_at_first_bad_record(events_file: Path) -> None:

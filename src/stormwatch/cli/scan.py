@@ -172,6 +172,12 @@ def scan_cmd(
     elapsed = time.perf_counter() - t0
     if not quiet:
         _summary(err, n, counts, report, elapsed)
+        if n:
+            per = ", ".join(
+                f"{name} {st.seconds / n * 1000:.2f}" + (f" ({st.errors} errors)" if st.errors else "")
+                for name, st in sorted(engine.stats.detectors.items())
+            )
+            err.print(f"ms/event by detector: {per}", highlight=False)
 
 
 def _summary(err: Console, n: int, counts: Counter[str], report: Any, elapsed: float) -> None:
