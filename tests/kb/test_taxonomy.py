@@ -14,7 +14,7 @@ from stormwatch.errors import ConfigError, UnknownIdError
 from stormwatch.kb import load_kb
 from stormwatch.kb.taxonomy import TAXONOMY_PATH, Category, Taxonomy, load_taxonomy
 
-# The canonical list from docs/dev/HELPERS.md: none may be renamed or dropped.
+# The canonical slugs other stages and stored findings rely on: none may be renamed or dropped.
 CANONICAL_SLUGS = (
     "llm-informed-reconnaissance",
     "llm-enhanced-scripting",
