@@ -61,5 +61,5 @@ def test_file_store_persists_and_exports(tmp_path: Path) -> None:
     with open_store(path) as store:
         assert store.count() == 1
         assert store.designations(["a", "b"]) == {"a": "Storm-0001"}
-        assert store.sample_prompts(exclude=["zzz"], n=5) == ["prompt 1"]
+        assert store.background_prompts(exclude=["zzz"], n=5) == [("prompt 1", 1)]
     assert pq.read_table(tmp_path / "f.parquet").column("account_id").to_pylist() == ["a"]

@@ -297,28 +297,6 @@ class DuckDBStore:
         finally:
             con.unregister("_acc")
 
-    def sample_prompts(
-        self,
-        *,
-        exclude: Sequence[str] = (),
-        n: int = 20000,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[str]:
-        """A deterministic sample of distinct prompts from accounts not in `exclude` (ordinary traffic)."""
-        where, params = self._window(since, until)
-        con = self._con
-        con.register("_ex", pa.table({"account_id": pa.array(list(dict.fromkeys(exclude)), pa.string())}))
-        try:
-            sql = f"""
-                SELECT DISTINCT e.prompt, hash(e.prompt) AS h FROM events e
-                WHERE e.prompt IS NOT NULL AND e.account_id NOT IN (SELECT account_id FROM _ex) {where}
-                ORDER BY h LIMIT ?
-            """
-            return [str(r[0]) for r in con.execute(sql, [*params, n]).fetchall()]
-        finally:
-            con.unregister("_ex")
-
     def background_prompts(
         self,
         *,

@@ -55,17 +55,6 @@ class Store(Protocol):
         """Findings of the given events, by event id."""
         ...
 
-    def sample_prompts(
-        self,
-        *,
-        exclude: Sequence[str] = (),
-        n: int = 20000,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> list[str]:
-        """A deterministic sample of distinct prompts from accounts not in `exclude` (ordinary traffic)."""
-        ...
-
     def background_prompts(
         self,
         *,
