@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stormwatch._iter import batched
 from stormwatch.errors import StormwatchError
 from stormwatch.models import Event, Verdict
 
@@ -40,17 +41,6 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
     json = "json"
     table = "table"
-
-
-def _batches(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
-    batch: list[Event] = []
-    for ev in events:
-        batch.append(ev)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _verdict_table(verdicts: list[Verdict]) -> Table:
@@ -151,7 +141,7 @@ def scan_cmd(
         stack.enter_context(progress)
         task = progress.add_task("scan", total=None)
         try:
-            for batch in _batches(events, BATCH):
+            for batch in batched(events, BATCH):
                 verdicts = engine.scan_batch(batch)
                 for v in verdicts:
                     counts[v.verdict] += 1

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from stormwatch._iter import batched
 from stormwatch.hunt.analytics import AccountProfile, profile_accounts
 from stormwatch.hunt.attribution import attribute_cluster, signals_of
 from stormwatch.hunt.linking import (
@@ -65,17 +66,6 @@ def _scan_in_worker(events: list[Event]) -> list[Verdict]:
     return _WORKER_SCANNER(events)
 
 
-def _batches(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
-    batch: list[Event] = []
-    for e in events:
-        batch.append(e)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def scan_into_store(
     events: Iterable[Event],
     store: DuckDBStore,
@@ -90,7 +80,7 @@ def scan_into_store(
     n = 0
     if workers <= 1 or scanner is not None:
         scan = scanner or default_scanner(fast=fast)
-        for batch in _batches(events, batch_size):
+        for batch in batched(events, batch_size):
             store.add(batch, scan(batch))
             n += len(batch)
             if progress:
@@ -98,7 +88,7 @@ def scan_into_store(
         return n
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(fast,)) as pool:
         pending: list[tuple[list[Event], Future[list[Verdict]]]] = []
-        for batch in _batches(events, batch_size):
+        for batch in batched(events, batch_size):
             pending.append((batch, pool.submit(_scan_in_worker, batch)))
             while len(pending) > 2 * workers:
                 done, fut = pending.pop(0)
