@@ -9,12 +9,17 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import SecretStr
 
+from stormwatch.api import Settings
+from stormwatch.api._writer import MemorySink
+from stormwatch.engine import Engine
 from stormwatch.models import Event, Evidence, Finding
 
 BENIGN_ANSWER = "Paris is the capital of France. It is known for the Eiffel Tower and its museums."
@@ -175,3 +180,54 @@ def wait_for(pred: Any, timeout: float = 3.0) -> bool:
             return True
         time.sleep(0.02)
     return bool(pred())
+
+
+# --- shared by the test modules (importable by name; conftest modules are not) ---
+
+UPSTREAM_SECRET = "sk-upstream-secret-never-logged"
+
+
+@dataclass
+class Keys:
+    """The keys file and the keys in it."""
+
+    path: Path
+    key: str
+    key_id: str
+    slow_key: str
+
+
+@dataclass
+class Guard:
+    """A running proxy and what it talks to."""
+
+    url: str
+    upstream: UpstreamState
+    sink: MemorySink
+    keys: Keys
+
+
+def make_engine() -> Engine:
+    """Marker detector only: deterministic whatever the rule packs contain today."""
+    return Engine(detectors=[MarkerDetector()], decode=False)
+
+
+def settings_for(upstream_url: str | None, keys: Keys, **over: object) -> Settings:
+    """Test settings: small bounds and short timeouts so every failure path is fast."""
+    base: dict[str, object] = dict(
+        upstream_url=upstream_url,
+        upstream_api_key=SecretStr(UPSTREAM_SECRET),
+        keys_file=keys.path,
+        upstream_timeout=1.0,
+        stream_idle_timeout=1.0,
+        upstream_connect_timeout=1.0,
+        max_body_bytes=64 * 1024,
+        max_message_chars=20_000,
+        max_batch=8,
+        stream_scan_chars=32,
+        rate_per_s=1000.0,
+        burst=1000,
+        writer_flush_s=0.02,
+    )
+    base.update(over)
+    return Settings(**base)  # type: ignore[arg-type]

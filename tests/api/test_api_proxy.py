@@ -5,9 +5,18 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from api_support import BENIGN_ANSWER, Served, dead_port, wait_for
+from api_support import (
+    BENIGN_ANSWER,
+    UPSTREAM_SECRET,
+    Guard,
+    Keys,
+    Served,
+    dead_port,
+    make_engine,
+    settings_for,
+    wait_for,
+)
 
-from conftest import UPSTREAM_SECRET, Guard, Keys, make_engine, settings_for
 from stormwatch.api import create_app
 from stormwatch.api._writer import MemorySink
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import httpx
 import jsonschema
-from api_support import wait_for
-
-from conftest import Guard
+from api_support import Guard, wait_for
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs/schemas/scan-output.schema.json").read_text())
 
@@ -72,3 +70,14 @@ def test_invalid_fields_are_named(guard: Guard) -> None:
 def test_batch_bound_413(guard: Guard) -> None:
     r = post(guard, [{"id": str(i), "prompt": "x"} for i in range(9)])
     assert r.status_code == 413 and "limit is 8" in r.json()["error"]["message"]
+
+
+def test_secrets_in_scan_input_never_reach_the_event(guard: Guard) -> None:
+    r = post(guard, {"id": "sec", "prompt": "hello", "api_key": "sk-live-abc", "team": "blue"})
+    assert r.status_code == 200
+    assert wait_for(lambda: any(e.id == "sec" for e in guard.sink.events))
+    stored = [e for e in guard.sink.events if e.id == "sec"]
+    assert stored[0].metadata == {"team": "blue"}
+    assert "sk-live-abc" not in stored[0].model_dump_json()
+    r = post(guard, {"id": "big", "messages": [{"role": "user", "content": "x"}] * 300})
+    assert r.status_code == 413 and r.json()["error"]["param"] == "messages"

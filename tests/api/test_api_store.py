@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import openai
-from api_support import Served, UpstreamState, upstream_app
+from api_support import Keys, Served, UpstreamState, make_engine, settings_for, upstream_app
 
-from conftest import Keys, make_engine, settings_for
 from stormwatch.api import create_app
 from stormwatch.store import open_store
 

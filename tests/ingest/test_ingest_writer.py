@@ -81,6 +81,7 @@ def test_public_surface() -> None:
             "api_key_id_for",
             "check_mapping",
             "deterministic_id",
+            "event_from_record",
             "event_to_dict",
             "format_from_name",
             "parse_mapping",
@@ -110,3 +111,16 @@ def test_public_surface() -> None:
 )
 def test_format_from_name(name: str, fmt: str | None) -> None:
     assert ingest.format_from_name(name) == fmt
+
+
+def test_event_from_record_names_the_field_and_drops_secrets() -> None:
+    ev = ingest.event_from_record({"id": "k", "prompt": "hi", "api_key": "sk-live-123", "team": "blue"})
+    assert ev.messages[0].content == "hi"
+    assert "api_key" not in ev.metadata and ev.metadata == {"team": "blue"}
+    assert ev.api_key_id is not None and "sk-live" not in ev.api_key_id
+    try:
+        ingest.event_from_record({"id": "r", "messages": [{"role": "wizard", "content": "x"}]}, source="req")
+    except ingest.RecordError as err:
+        assert (err.source, err.field, err.kind) == ("req", "messages[0].role", "invalid-value")
+    else:
+        raise AssertionError("a bad role must raise RecordError")

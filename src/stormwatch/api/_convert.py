@@ -1,33 +1,27 @@
-"""Scan-API input (the generic JSONL record forms of `stormwatch scan`) → Event, with errors naming the field.
+"""Scan-API input (the record forms `stormwatch scan` reads) → Event, with errors naming the field.
 
-Kept here until `stormwatch.ingest` offers a one-object converter; the rules match the generic JSONL reader:
-`prompt` or `messages`, other known Event fields typed, unknown fields kept in `metadata`.
+Normalisation is the ingest readers' own (`stormwatch.ingest.event_from_record`): the same aliases, the
+same secret scrubbing (`api_key` and similar never reach the store), the same limits. The API adds one rule
+of its contract: every event carries an `id`, because answers are matched to requests by it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import ValidationError
-
-from stormwatch.api._errors import ApiError, validation_error
+from stormwatch.api._errors import ApiError
+from stormwatch.ingest import Limits, RecordError, event_from_record
 from stormwatch.models import Event
 
-_FIELDS = set(Event.model_fields)
-
-
-def _too_large(param: str, what: str, size: int, limit: int) -> ApiError:
-    return ApiError(
-        413,
-        f"{param}: {what} has {size} {'characters' if 'message' in what or 'text' in what else 'items'}; "
-        f"the limit is {limit}",
-        code="too_large",
-        param=param,
-    )
+# Record problems that are about size answer 413; every other one is a malformed field (422).
+_TOO_LARGE = {"oversized-field", "oversized-record", "too-many-messages", "too-many-metadata-keys"}
+_INDEX = re.compile(r"\[(\d+)\]")
 
 
 def event_from_json(obj: Any, *, where: str, max_messages: int, max_chars: int) -> Event:
     """One JSON object → Event; raises ApiError 422 (naming `where.field`) or 413 when over a bound."""
+    pre = f"{where}." if where else ""
     if not isinstance(obj, dict):
         raise ApiError(
             422,
@@ -35,54 +29,16 @@ def event_from_json(obj: Any, *, where: str, max_messages: int, max_chars: int) 
             code="invalid_field",
             param=where or None,
         )
-    pre = f"{where}." if where else ""
-    data: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for k, v in obj.items():
-        (data if k in _FIELDS or k == "prompt" else extra)[k] = v
-    if "id" not in data:
+    if "id" not in obj:
         raise ApiError(422, f"{pre}id: field required", code="invalid_field", param=f"{pre}id")
-    prompt = data.pop("prompt", None)
-    if prompt is not None:
-        if "messages" in data:
-            raise ApiError(
-                422,
-                f"{pre}prompt: give 'prompt' or 'messages', not both",
-                code="invalid_field",
-                param=f"{pre}prompt",
-            )
-        if not isinstance(prompt, str):
-            raise ApiError(422, f"{pre}prompt: must be a string", code="invalid_field", param=f"{pre}prompt")
-        data["messages"] = [{"role": "user", "content": prompt}]
-    elif "messages" not in data and "response" not in data:
-        raise ApiError(
-            422,
-            f"{pre}prompt: one of 'prompt', 'messages' or 'response' is required",
-            code="invalid_field",
-            param=f"{pre}prompt",
-        )
-    msgs = data.get("messages")
-    if isinstance(msgs, list):
-        if len(msgs) > max_messages:
-            raise _too_large(f"{pre}messages", "the event", len(msgs), max_messages)
-        for i, m in enumerate(msgs):
-            c = m.get("content") if isinstance(m, dict) else None
-            if isinstance(c, str) and len(c) > max_chars:
-                raise _too_large(f"{pre}messages.{i}.content", "the message", len(c), max_chars)
-    resp = data.get("response")
-    if isinstance(resp, str) and len(resp) > max_chars:
-        raise _too_large(f"{pre}response", "the response text", len(resp), max_chars)
-    if extra:
-        meta = data.get("metadata")
-        if meta is not None and not isinstance(meta, dict):
-            raise ApiError(
-                422, f"{pre}metadata: must be an object", code="invalid_field", param=f"{pre}metadata"
-            )
-        data["metadata"] = {**extra, **(meta or {})}
+    limits = Limits(max_messages=max_messages, max_field_chars=max_chars)
     try:
-        return Event.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, where) from exc
+        return event_from_record(dict(obj), source="request", limits=limits)
+    except RecordError as err:
+        field = _INDEX.sub(r".\1", err.field) if err.field else ""
+        param = f"{pre}{field}" if field else (where or None)
+        status, code = (413, "too_large") if err.kind in _TOO_LARGE else (422, "invalid_field")
+        raise ApiError(status, f"{param or 'body'}: {err.reason}", code=code, param=param) from err
 
 
 def events_from_body(

@@ -30,7 +30,7 @@ distinct, and the id does not depend on how the path was spelled. OpenAI lines u
 from stormwatch.ingest._limits import Limits
 from stormwatch.ingest._mapping import check_mapping, parse_mapping
 from stormwatch.ingest._normalize import api_key_id_for, deterministic_id, parse_timestamp
-from stormwatch.ingest._readers import read_events
+from stormwatch.ingest._readers import event_from_record, read_events
 from stormwatch.ingest._report import BadKind, BadRecord, IngestReport, RecordError
 from stormwatch.ingest._source import Format, format_from_name
 from stormwatch.ingest._writer import event_to_dict, write_jsonl
@@ -45,6 +45,7 @@ __all__ = [
     "api_key_id_for",
     "check_mapping",
     "deterministic_id",
+    "event_from_record",
     "event_to_dict",
     "format_from_name",
     "parse_mapping",

@@ -143,15 +143,49 @@ def _read_jsonl(
             reason = "not an OpenAI log line (no request object)"
             _fail(report, strict, RecordError(name, line, "request", reason, kind="invalid-value"))
             continue
-        if mapping:
-            apply_mapping(record, mapping)
-        event, rid, bad = build_event(record, line=line, raw=raw, limits=limits)
-        if event is None:
-            assert bad is not None
-            _fail(report, strict, RecordError(name, line, bad.field, bad.reason, rid, kind=bad.kind))
-            continue
-        report.events += 1
-        yield event
+        event = _event_or_fail(record, name, line, raw, mapping, limits, report, strict)
+        if event is not None:
+            yield event
+
+
+def event_from_record(
+    record: dict[str, Any],
+    *,
+    source: str = "<record>",
+    line: int = 0,
+    raw: bytes | None = None,
+    limits: Limits | None = None,
+) -> Event:
+    """One already-parsed record (any input form the readers accept) → Event, or a `RecordError` naming
+    the field as the input spelled it. The readers and the scan API both use it, so secrets are dropped and
+    aliases resolved the same way everywhere."""
+    event, rid, bad = build_event(record, line=line, raw=raw, limits=limits or Limits())
+    if event is None:
+        assert bad is not None
+        raise RecordError(source, line, bad.field, bad.reason, rid, kind=bad.kind)
+    return event
+
+
+def _event_or_fail(
+    record: dict[str, Any],
+    name: str,
+    line: int,
+    raw: bytes | None,
+    mapping: dict[str, str] | None,
+    limits: Limits,
+    report: IngestReport,
+    strict: bool,
+) -> Event | None:
+    """Map, build and count one record; a bad one is reported (or raised when strict) and gives None."""
+    if mapping:
+        apply_mapping(record, mapping)
+    try:
+        event = event_from_record(record, source=name, line=line, raw=raw, limits=limits)
+    except RecordError as err:
+        _fail(report, strict, err)
+        return None
+    report.events += 1
+    return event
 
 
 def _skip_rest(readline: Any) -> None:
@@ -284,15 +318,9 @@ def _read_csv(
             _fail(report, strict, RecordError(name, start, None, reason, kind="broken-csv"))
             continue
         record = {h: v for h, v in zip(header, row, strict=False) if v != ""}
-        if mapping:
-            apply_mapping(record, mapping)
-        event, rid, bad = build_event(record, line=start, raw=None, limits=limits)
-        if event is None:
-            assert bad is not None
-            _fail(report, strict, RecordError(name, start, bad.field, bad.reason, rid, kind=bad.kind))
-            continue
-        report.events += 1
-        yield event
+        event = _event_or_fail(record, name, start, None, mapping, limits, report, strict)
+        if event is not None:
+            yield event
 
 
 # --- Parquet ---------------------------------------------------------------------------------------------
@@ -368,13 +396,6 @@ def _read_parquet(
                 record = {
                     k: v if type(v) in _PLAIN else _jsonable(v) for k, v in row.items() if v is not None
                 }
-                if mapping:
-                    apply_mapping(record, mapping)
-                event, rid, bad = build_event(record, line=row_no, raw=None, limits=limits)
-                if event is None:
-                    assert bad is not None
-                    err = RecordError(name, row_no, bad.field, bad.reason, rid, kind=bad.kind)
-                    _fail(report, strict, err)
-                    continue
-                report.events += 1
-                yield event
+                event = _event_or_fail(record, name, row_no, None, mapping, limits, report, strict)
+                if event is not None:
+                    yield event
