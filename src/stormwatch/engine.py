@@ -50,7 +50,11 @@ class Engine:
     def __init__(
         self, *, detectors: Sequence[Detector], policy: Policy | None = None, decode: bool = True
     ) -> None:
-        self.detectors = list(detectors)
+        # A detector may supersede others (the full learned cascade re-reads what its stage 1 alone would
+        # report): superseded detectors are left out when the superseding one is configured.
+        ids = {d.id for d in detectors}
+        gone = {s for d in detectors if d.id in ids for s in getattr(d, "supersedes", ())}
+        self.detectors = [d for d in detectors if d.id not in gone]
         self.policy = policy if policy is not None else Policy.load()
         self.decode = decode
         self.stats = EngineStats()

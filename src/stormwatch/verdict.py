@@ -59,6 +59,25 @@ class AllowList(BaseModel):
     max_verdict: Literal["allow", "flag"] = "flag"
 
 
+class TargetFpr(BaseModel):
+    """Thresholds from target false-positive rates on ordinary prompts instead of raw risk values.
+
+    The learned cascade's findings carry a calibrated risk (`stormwatch.calibration`): risk r is the level
+    reached by a known share of the benign calibration prompts. With `target_fpr`, every category without its
+    own entry under `categories` is flagged/blocked at the risk of these rates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flag: float = Field(gt=0.0, lt=1.0)
+    block: float = Field(gt=0.0, lt=1.0)
+
+    def thresholds(self) -> Thresholds:
+        """The risk thresholds these rates correspond to."""
+        from stormwatch.calibration import risk_for_fpr
+
+        return Thresholds(flag=risk_for_fpr(self.flag), block=risk_for_fpr(self.block))
+
+
 class Policy(BaseModel):
     """A verdict policy, usually loaded from YAML."""
 
@@ -70,6 +89,7 @@ class Policy(BaseModel):
     allowlists: tuple[AllowList, ...] = ()
     correlated: tuple[tuple[str, ...], ...] = ()
     max_reasons: int = Field(default=3, ge=1, le=20)
+    target_fpr: TargetFpr | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Policy:
@@ -84,9 +104,10 @@ class Policy(BaseModel):
 
     def thresholds(self, category: str | None) -> Thresholds:
         """Thresholds for a category (the defaults when it has none of its own)."""
+        base = self.target_fpr.thresholds() if self.target_fpr is not None else self.defaults
         if category is None:
-            return self.defaults
-        return self.categories.get(category, self.defaults)
+            return base
+        return self.categories.get(category, base)
 
     def decide(
         self, event: Event, findings: list[Finding], *, tactics_of: TacticResolver | None = None

@@ -106,6 +106,31 @@ def near_dupe_filter(train: Sequence[Row], cand: Sequence[Row], threshold: float
     return keep
 
 
+def dedupe_and_group(rows: Sequence[Row]) -> list[Row]:
+    """Exact duplicates removed (first kept), near-duplicates merged into one group (MinHash)."""
+    seen: set[str] = set()
+    uniq: list[Row] = []
+    for r in rows:
+        key = normalize(r.text)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(r)
+    groups = minhash_groups(uniq)
+    return [replace(r, group=g) for r, g in zip(uniq, groups, strict=True)]
+
+
+def corpus_rows(ds: Path, seed: int = 0, *, small: bool = False) -> list[Row]:
+    """Every trainable row: our templates and grammars plus each training-licensed set (deduped, grouped)."""
+    rows = generate_templates(seed)
+    if not small:
+        from stormwatch.train.breadth import breadth_rows
+        from stormwatch.train.corpus import attack_technique_tactics
+
+        rows += load_training_sources(ds, seed) + extra_training_rows(ds, attack_technique_tactics(ds), seed)
+        rows += breadth_rows(ds, seed)
+    return [r for r in dedupe_and_group(rows) if r.trainable]
+
+
 def make_splits(ds: Path, seed: int = 0, *, small: bool = False) -> Splits:
     """Load, dedupe (exact + MinHash), and split by group; never randomly across near-duplicates."""
     rows = generate_templates(seed)
@@ -423,27 +448,56 @@ def train_all(
     use_per_source: int = 1500,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Build every shipped model; returns a summary (also written as out_dir/train_summary.json)."""
-    np.random.seed(seed)
+    """Build every shipped model from every trainable row (a 15 % calibration split by group, no test split:
+    quality is measured leave-sources-out by `benchmarks/quality.py --lso`); returns a summary (also written
+    as out_dir/train_summary.json). The stage-2 model carries the calibrated risk curve and operating points."""
+    from stormwatch.calibration import fit_risk_curve
+    from stormwatch.eval.lso import benign_kind, calib_split, threshold_at
+    from stormwatch.train.recipe import TrainedCascade, embed_model, fast_model
+
     t0 = time.time()
-    splits = make_splits(ds, seed, small=small)
-    log(
-        f"corpus: {splits.stats} -> train {len(splits.train)}, calib {len(splits.calib)}, test {len(splits.test)}"
-    )
+    rows = corpus_rows(ds, seed, small=small)
+    tr, ca = calib_split(rows)
+    splits = Splits(list(tr), list(ca), [], stats={"rows": len(rows)})  # type: ignore[arg-type]
+    log(f"corpus: {len(rows)} rows -> train {len(splits.train)}, calib {len(splits.calib)}")
     fa, fm = train_fast(splits, seed, log)
     save_npz(out_dir / FAST_FILE, fa, fm)
     summary: dict[str, Any] = {
         "seed": seed,
         "train": len(splits.train),
         "calib": len(splits.calib),
-        "test": len(splits.test),
+        "sources": dict(sorted(Counter(r.source for r in rows).items())),
         "fast": {k: fm[k] for k in ("categories", "tactics")},
     }
     if embed:
         use_cache = EmbeddingCache(cache_path.with_name(cache_path.stem + "-use.npz"), USE)
         ua, um = train_embed(splits, fa, fm, use_cache, seed, use_per_source, log, kind=USE)
+        cascade = TrainedCascade(
+            fast_model(fa, fm), embed_model(ua, um), float(um["band"][0]), use_cache, log
+        )
+        sc = cascade.score(splits.calib).p
+        gen = [
+            float(p)
+            for r, p in zip(splits.calib, sc, strict=True)
+            if not r.malicious and benign_kind(r.source) == "general"
+        ]
+        look = [
+            float(p)
+            for r, p in zip(splits.calib, sc, strict=True)
+            if not r.malicious and benign_kind(r.source) == "lookalike"
+        ]
+        um["risk_curve"] = fit_risk_curve(gen)
+        um["operating_points"] = {
+            "general_fpr_0.01": threshold_at(np.array(gen), 0.01),
+            "lookalike_fpr_0.05": threshold_at(np.array(look), 0.05),
+            "calibration_rows": {"general": len(gen), "lookalike": len(look)},
+        }
+        log(f"risk curve from {len(gen)} general benign calibration rows: {um['risk_curve']}")
         save_npz(out_dir / USE_FILE, ua, um)
-        summary["use"] = {k: um[k] for k in ("categories", "tactics", "techniques", "band")}
+        summary["use"] = {
+            k: um[k]
+            for k in ("categories", "tactics", "techniques", "band", "risk_curve", "operating_points")
+        }
         # The e5 cache is keyed by the input cap too: vectors of texts cut differently must never mix.
         e5_cache = EmbeddingCache(
             cache_path.with_name(f"{cache_path.stem}-e5cut{EMBED_PREFIX_CHARS}.npz"), E5

@@ -9,6 +9,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from stormwatch.calibration import apply_risk_curve
 from stormwatch.detectors.base import register
 from stormwatch.detectors.learned._features import chunks
 from stormwatch.detectors.learned._model import BENIGN, E5, USE, Exemplar, Models, needs_e5
@@ -154,6 +155,14 @@ def assess_fast(events: list[Event]) -> list[Assessment | None]:
     return out
 
 
+def risk_curve() -> list[list[float]] | None:
+    """The stage-2 model's calibrated risk curve (None for models trained before it existed)."""
+    if Models.available(USE):
+        c = Models.embed(USE)[0].meta.get("risk_curve")
+        return [list(map(float, x)) for x in c] if c else None
+    return None
+
+
 def stage2_band() -> tuple[float, float]:
     """Stage-1 scores in [low, high) go to stage 2 (calibrated at training time, stored in use.npz)."""
     if Models.available(USE):
@@ -251,6 +260,15 @@ def _is_cyber(a: Assessment | None, floor: float) -> bool:
     return a is not None and a.p_malicious >= floor and _wants_tactic(a.category, a.category_scores)
 
 
+def _e5_tactics(out: list[Assessment | None], floor: float) -> None:
+    """Indic/Persian cyber requests: the ATT&CK tactic from multilingual-e5 (USE maps them poorly)."""
+    idx = [i for i, a in enumerate(out) if a is not None and needs_e5(a.text) and _is_cyber(a, floor)]
+    if idx and E5_ROUTE == "tactic":
+        tac = refine_tactics([out[i] for i in idx])
+        for j, i in enumerate(idx):
+            out[i] = tac[j]
+
+
 TACTIC_CHARS = 160  # the tactic refinement embeds only the start of the window stage 1 scored highest
 
 
@@ -294,7 +312,7 @@ def refine_tactics(base: list[Assessment | None]) -> list[Assessment | None]:
     return out
 
 
-def _finding(det: str, a: Assessment) -> Finding:
+def _finding(det: str, a: Assessment, risk: float | None = None) -> Finding:
     cat = a.category or "harmful-content"
     techs: tuple[str, ...] = ATLAS_IDS.get(cat, ())
     # The predicted tactic travels as a TA id so the verdict's `tactics` uses it rather than the
@@ -304,9 +322,10 @@ def _finding(det: str, a: Assessment) -> Finding:
     if a.technique:
         techs = (*techs, a.technique)
     top = sorted(((v, k) for k, v in a.category_scores.items() if k != BENIGN), reverse=True)[:3]
-    expl = f"learned {a.stage} model: P(malicious)={a.p_malicious:.2f}; top categories " + ", ".join(
-        f"{k} {v:.2f}" for v, k in top
-    )
+    expl = f"learned {a.stage} model: P(malicious)={a.p_malicious:.2f}"
+    if risk is not None:
+        expl += f", calibrated risk {risk:.2f}"
+    expl += "; top categories " + ", ".join(f"{k} {v:.2f}" for v, k in top)
     if a.tactic:
         expl += f"; ATT&CK tactic {a.tactic}"
     if a.neighbours:
@@ -317,7 +336,7 @@ def _finding(det: str, a: Assessment) -> Finding:
     return Finding(
         detector=det,
         rule=f"learned/{cat}" + (f"/{a.tactic}" if a.tactic else ""),
-        score=min(1.0, max(0.0, a.p_malicious)),
+        score=min(1.0, max(0.0, a.p_malicious if risk is None else risk)),
         category=cat,
         techniques=techs,
         evidence=(Evidence(turn=a.turn, start=a.start, end=a.start + len(ev_text), text=ev_text),),
@@ -328,8 +347,9 @@ def _finding(det: str, a: Assessment) -> Finding:
 def assess(
     events: list[Event], *, stage2: bool = True, band: tuple[float, float] | None = None
 ) -> list[Assessment | None]:
-    """The full cascade: stage 1 on everything, stage 2 on events whose stage-1 score is inside `band`."""
-    lo, hi = band or stage2_band()
+    """The full cascade: stage 1 on everything; stage 2 decides every event stage 1 does not settle as
+    clearly benign (stage-1 score at or above the band's low end; `band` may also cap the top)."""
+    lo, hi = band or (stage2_band()[0], float("inf"))
     base = assess_fast(events)
     if not stage2:
         return base
@@ -338,11 +358,7 @@ def assess(
         refined = assess_embed([events[i] for i in idx], [base[i] for i in idx])
         for j, i in enumerate(idx):
             base[i] = refined[j]
-    settled = [i for i, a in enumerate(base) if a is not None and a.stage == "fast" and _is_cyber(a, hi)]
-    if settled:
-        tac = refine_tactics([base[i] for i in settled])
-        for j, i in enumerate(settled):
-            base[i] = tac[j]
+        _e5_tactics(base, 0.0)
     return base
 
 
@@ -369,11 +385,18 @@ class LearnedFast:
 
 @register("learned-embed")
 class LearnedEmbed:
-    """Stage 2: USE-multilingual (or e5 for Indic/Persian) embedding + heads + exemplars, for the uncertain band."""
+    """The full cascade (default engine): stage 1 settles clear benign windows (P < band low); every other
+    event is decided by stage 2 (USE-multilingual, or e5 for Indic/Persian text) stacked with stage 1.
+
+    It supersedes `learned-fast`: when both are configured the engine runs only this one, so a stage-1
+    false positive is always re-read by stage 2 instead of standing on its own."""
 
     id: ClassVar[str] = "learned-embed"
     stage: ClassVar[str] = "learned"
-    threshold: ClassVar[float] = 0.5
+    supersedes: ClassVar[tuple[str, ...]] = ("learned-fast",)
+    # Findings carry the calibrated risk (see `_calibration`): 0.35 ≈ 3 % of ordinary prompts, the lowest
+    # risk worth a finding (the default policy flags at 0.45 ≈ 1 %).
+    min_risk: ClassVar[float] = 0.35
 
     def detect(self, event: Event) -> list[Finding]:
         """Findings for one event."""
@@ -382,34 +405,20 @@ class LearnedEmbed:
     def detect_batch(self, events: list[Event]) -> list[list[Finding]]:
         """Findings for many events (one embedding call per route per batch)."""
         evs = list(events)
-        lo, hi = stage2_band()
-        top = LearnedFast.threshold  # stage 1 reports at or above this on its own
+        lo, _ = stage2_band()
         base = assess_fast(evs)
         out: list[list[Finding]] = [[] for _ in evs]
-        idx = []
-        settled = []
-        for i, a in enumerate(base):
-            if a is not None and a.p_malicious >= top and _is_cyber(a, top):
-                settled.append(i)  # stage 1 reports it; stage 2 adds the ATT&CK tactic and technique
-                continue
-            if a is None or a.p_malicious < lo or a.p_malicious >= top:
-                continue
-            if a.p_malicious >= hi:  # confident enough without embedding, below stage 1's own threshold
-                if a.p_malicious >= self.threshold:
-                    out[i] = [_finding(self.id, a)]
-            else:
-                idx.append(i)
-        if settled:
-            tac = refine_tactics([base[i] for i in settled])
-            for j, i in enumerate(settled):
-                a = tac[j]
-                if a is not None and a.stage != "fast":
-                    out[i] = [_finding(self.id, a)]
+        idx = [i for i, a in enumerate(base) if a is not None and a.p_malicious >= lo]
         if not idx:
             return out
         refined = assess_embed([evs[i] for i in idx], [base[i] for i in idx])
+        curve = risk_curve()
+        risks = [apply_risk_curve(a.p_malicious, curve) if a is not None else 0.0 for a in refined]
+        gated = [a if r >= self.min_risk else None for a, r in zip(refined, risks, strict=True)]
+        _e5_tactics(gated, 0.0)
+        refined = [g if g is not None else a for g, a in zip(gated, refined, strict=True)]
         for j, i in enumerate(idx):
             a = refined[j]
-            if a is not None and a.p_malicious >= self.threshold:
-                out[i] = [_finding(self.id, a)]
+            if a is not None and a.stage != "fast" and risks[j] >= self.min_risk:
+                out[i] = [_finding(self.id, a, risks[j])]
         return out
