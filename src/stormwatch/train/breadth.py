@@ -168,7 +168,11 @@ def tldr_rows(ds: Path, seed: int, en_pages: int = 1500, per_lang: int = 180) ->
                 sec = bool(p.get("security_vocab"))
                 src = "tldr-security" if sec else ("tldr-en" if lang == "en" else "tldr-ml")
                 yield Row(
-                    text[:1200], BENIGN, _src(src, "lookalike"), f"tldr:{p.get('command')}", lang or "en"
+                    text[:1200],
+                    BENIGN,
+                    _src(src, "lookalike"),
+                    f"tldr:{lang}:{p.get('command')}",
+                    lang or "en",
                 )
 
 

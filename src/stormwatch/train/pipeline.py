@@ -206,6 +206,39 @@ def _fit_lr(
     return classes, coef.T.copy(), icpt
 
 
+def balanced_weights(rows: Sequence[Row]) -> FloatArray:
+    """Every (source, benign/malicious) pair weighs the same; each class weighs half of the total."""
+    n = Counter((r.source, r.malicious) for r in rows)
+    w = np.array([1.0 / n[(r.source, r.malicious)] for r in rows], np.float64)
+    m = np.array([r.malicious for r in rows])
+    for sel in (m, ~m):
+        if sel.any():
+            w[sel] *= 0.5 / w[sel].sum()
+    return w.astype(np.float32)
+
+
+def _fit_mlp(
+    x: FloatArray, y: Sequence[str], w: FloatArray, seed: int, hidden: int = 256
+) -> tuple[list[str], dict[str, Any], FloatArray, FloatArray]:
+    """One-hidden-layer ReLU MLP (softmax over classes) on rows resampled by weight; early stopping."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(y), size=len(y), p=w / w.sum())
+    ys = [y[i] for i in pick]
+    clf = MLPClassifier(
+        hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=60, early_stopping=True, random_state=seed
+    )
+    clf.fit(x[pick], ys)
+    classes = [str(c) for c in clf.classes_]
+    w1, w2 = (c.astype(np.float32) for c in clf.coefs_)
+    b1, b2 = (c.astype(np.float32) for c in clf.intercepts_)
+    if len(classes) == 2:  # sklearn's binary output is one logistic unit: expand to two softmax columns
+        w2 = np.hstack([-w2 / 2, w2 / 2])
+        b2 = np.array([-b2[0] / 2, b2[0] / 2], np.float32)
+    return classes, {"w_hid": w1, "b_hid": b1}, w2, b2
+
+
 def _platt(p: FloatArray, y: Sequence[bool]) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
@@ -326,8 +359,16 @@ def train_embed(
     per_source: int,
     log: Callable[[str], None],
     kind: str = E5,
+    *,
+    head: str = "lr",
+    stack_stage1: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit stage 2 heads, the stacker, the exemplar index (and, for the default route, the stage-2 band)."""
+    """Fit stage 2 heads, the stacker, the exemplar index (and, for the default route, the stage-2 band).
+
+    `head="mlp"`: the category head is a one-hidden-layer MLP (ReLU, 256 units) trained on rows resampled
+    so every (source, benign/malicious) pair weighs the same and both classes weigh half; leave-sources-out
+    it ranks unseen sources better than the linear head (docs/quality.md). `stack_stage1=False`: the final
+    score is stage 2's alone (stage 1's n-grams track source style: leave-sources-out they lower AUC)."""
     from stormwatch.detectors.learned._model import FastModel, dequantize
 
     tr = sample_for_embedding(splits.train, per_source, seed)
@@ -338,7 +379,11 @@ def train_embed(
     eca = cache.get([r.text for r in ca], embedder, log)
     mean = etr.mean(axis=0).astype(np.float32)
     x = etr - mean
-    classes, w_cat, b_cat = _fit_lr(x, [r.label for r in tr], _weights(tr, 300), 10.0, seed)
+    hidden: dict[str, Any] = {}
+    if head == "mlp":
+        classes, hidden, w_cat, b_cat = _fit_mlp(x, [r.label for r in tr], balanced_weights(tr), seed)
+    else:
+        classes, w_cat, b_cat = _fit_lr(x, [r.label for r in tr], _weights(tr, 300), 10.0, seed)
     trows = [
         i
         for i, r in enumerate(tr)
@@ -362,13 +407,19 @@ def train_embed(
         platt=tuple(fast_meta["platt"]),
     )  # type: ignore[arg-type]
     p1, _, _ = fm.predict([r.text for r in ca])
-    p2 = 1.0 - softmax((eca - mean) @ w_cat + b_cat)[:, classes.index(BENIGN)]
+    hc = eca - mean
+    if hidden:
+        hc = np.maximum(hc @ hidden["w_hid"] + hidden["b_hid"], 0.0)
+    p2 = 1.0 - softmax(hc @ w_cat + b_cat)[:, classes.index(BENIGN)]
     from sklearn.linear_model import LogisticRegression
 
-    st = LogisticRegression(C=100.0).fit(
-        np.stack([logit(p1), logit(p2)], axis=1), [int(r.malicious) for r in ca]
-    )
-    stack = [float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0])]
+    if stack_stage1:
+        st = LogisticRegression(C=100.0).fit(
+            np.stack([logit(p1), logit(p2)], axis=1), [int(r.malicious) for r in ca]
+        )
+        stack = [float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0])]
+    else:
+        stack = [0.0, 1.0, 0.0]  # stage 2 alone decides
     band = calibrate_band(p1, [r.malicious for r in ca])
     log(f"stage 2 ({kind}): band {band} from {len(ca)} calibration rows")
     # Exemplars: known-malicious training rows; third-party text is never stored, only ids and labels.
@@ -389,6 +440,7 @@ def train_embed(
     ]
     ref = cache.get(list(REFERENCE_TEXTS), embedder, log)
     arrays = {
+        **hidden,
         "w_cat": w_cat,
         "b_cat": b_cat,
         "w_tac": w_tac,

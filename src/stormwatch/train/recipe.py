@@ -64,6 +64,8 @@ def embed_model(arrays: dict[str, Any], meta: dict[str, Any]) -> EmbedModel:
         exemplars=[Exemplar(**e) for e in meta["exemplars"]],
         reference=np.asarray(arrays["reference"], np.float32),
         meta=meta,
+        w_hid=np.asarray(arrays["w_hid"], np.float32) if "w_hid" in arrays else None,
+        b_hid=np.asarray(arrays["b_hid"], np.float32) if "b_hid" in arrays else None,
     )
 
 
@@ -125,22 +127,42 @@ def fit_cascade(
     *,
     per_source: int = 1500,
     max_iter: int = 300,
+    head: str = "mlp",
+    stack_stage1: bool = False,
 ) -> tuple[TrainedCascade, dict[str, Any]]:
     """Fit both stages; returns the in-memory cascade and the arrays/metadata to save."""
     splits = Splits(list(train), list(calib), [])
     fa, fm = train_fast(splits, seed, log, max_iter=max_iter)
-    ua, um = train_embed(splits, fa, fm, cache, seed, per_source, log, kind=USE)
+    ua, um = train_embed(
+        splits, fa, fm, cache, seed, per_source, log, kind=USE, head=head, stack_stage1=stack_stage1
+    )
     cascade = TrainedCascade(fast_model(fa, fm), embed_model(ua, um), float(um["band"][0]), cache, log)
     return cascade, {"fast": (fa, fm), "use": (ua, um)}
 
 
 def lso_recipe(
-    cache: EmbeddingCache, log: Callable[[str], None], *, per_source: int = 1500, max_iter: int = 300
+    cache: EmbeddingCache,
+    log: Callable[[str], None],
+    *,
+    per_source: int = 1500,
+    max_iter: int = 300,
+    head: str = "mlp",
+    stack_stage1: bool = False,
 ) -> Callable[[Sequence[Any], Sequence[Any], int], Callable[[Sequence[Any]], Scored]]:
     """The recipe for `eval.lso.run_lso`: train on the fold's rows, return its scorer."""
 
     def recipe(train: Sequence[Any], calib: Sequence[Any], seed: int) -> Callable[[Sequence[Any]], Scored]:
-        cascade, _ = fit_cascade(train, calib, seed, cache, log, per_source=per_source, max_iter=max_iter)
+        cascade, _ = fit_cascade(
+            train,
+            calib,
+            seed,
+            cache,
+            log,
+            per_source=per_source,
+            max_iter=max_iter,
+            head=head,
+            stack_stage1=stack_stage1,
+        )
         return cascade.score
 
     return recipe

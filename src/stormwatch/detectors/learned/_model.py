@@ -250,6 +250,9 @@ class EmbedModel:
     exemplars: list[Exemplar]
     reference: FloatArray
     meta: dict[str, Any] = field(default_factory=dict)
+    # Optional hidden layer of the category head (ReLU MLP); None: the head is linear.
+    w_hid: FloatArray | None = None
+    b_hid: FloatArray | None = None
 
     @classmethod
     def load(cls, path: Path) -> EmbedModel:
@@ -275,13 +278,16 @@ class EmbedModel:
                 exemplars=ex,
                 reference=z["reference"].astype(np.float32),
                 meta=meta,
+                w_hid=z["w_hid"].astype(np.float32) if "w_hid" in z.files else None,
+                b_hid=z["b_hid"].astype(np.float32) if "b_hid" in z.files else None,
             )
 
     def heads(self, emb: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Category, tactic and technique probabilities from embeddings."""
         x = emb - self.mean
+        h = x if self.w_hid is None or self.b_hid is None else np.maximum(x @ self.w_hid + self.b_hid, 0.0)
         return (
-            softmax(x @ self.w_cat + self.b_cat),
+            softmax(h @ self.w_cat + self.b_cat),
             softmax(x @ self.w_tac + self.b_tac),
             softmax(x @ self.w_tech + self.b_tech),
         )
