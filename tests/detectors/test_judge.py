@@ -528,3 +528,10 @@ def test_real_http_server_answers_and_times_out() -> None:
     refused = Judge(config(base_url=srv.url, max_retries=0))
     r = Engine(detectors=[ScoreDetector()], decode=False, judge=refused).scan(ev("[[0.40:jailbreak]] y"))
     assert r.verdict == "flag" and refused.stats.outcomes["error_transport"] == 1
+
+
+def test_public_surface_is_all() -> None:
+    import stormwatch.detectors.judge as pkg
+
+    public = {n for n in dir(pkg) if not n.startswith("_")} - {"annotations"}
+    assert set(pkg.__all__) == public

@@ -61,6 +61,13 @@ STYLE = typer.Option(
     rich_help_panel=_PANEL,
 )
 
+FORMAT = typer.Option(
+    "json_schema",
+    "--judge-format",
+    help="Structured output asked of the server: json_schema, json_object or none (if it rejects them).",
+    rich_help_panel=_PANEL,
+)
+
 
 def judge_config(
     *,
@@ -73,6 +80,7 @@ def judge_config(
     rpm: int,
     timeout: float,
     style: str,
+    response_format: str,
 ) -> JudgeConfig | None:
     """The judge configuration from the options (None when no --judge-url); exits 2 on a bad combination."""
     from stormwatch.detectors.judge import JudgeConfig
@@ -92,7 +100,7 @@ def judge_config(
         max_calls_per_minute=rpm,
         timeout_s=timeout,
         prompt_style=style,
-        response_format="json_schema" if style == "policy" else "none",
+        response_format=response_format,
     )
     try:
         return JudgeConfig(**values)

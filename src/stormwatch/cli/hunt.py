@@ -46,6 +46,7 @@ def hunt_cmd(
     judge_rpm: int = _judge.RPM,
     judge_timeout: float = _judge.TIMEOUT,
     judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Hunt: scan INPUT files into the store (idempotent by event id), then cluster and attribute accounts."""
     from stormwatch.hunt.demo import summary_table
@@ -64,6 +65,7 @@ def hunt_cmd(
         rpm=judge_rpm,
         timeout=judge_timeout,
         style=judge_style,
+        response_format=judge_format,
     )
     judge = None
     try:

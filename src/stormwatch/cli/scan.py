@@ -91,6 +91,7 @@ def scan_cmd(
     judge_rpm: int = _judge.RPM,
     judge_timeout: float = _judge.TIMEOUT,
     judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Scan LLM interactions: findings mapped to ATT&CK / ATLAS and a verdict per event."""
     from stormwatch.engine import Engine
@@ -111,6 +112,7 @@ def scan_cmd(
         rpm=judge_rpm,
         timeout=judge_timeout,
         style=judge_style,
+        response_format=judge_format,
     )
     try:
         pol = Policy.load(policy)

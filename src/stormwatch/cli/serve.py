@@ -45,6 +45,7 @@ def serve_cmd(
     judge_rpm: int = _judge.RPM,
     judge_timeout: float = _judge.TIMEOUT,
     judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Run the real-time guard: POST /v1/scan, POST /v1/chat/completions, GET /healthz, GET /metrics."""
     import uvicorn
@@ -66,6 +67,7 @@ def serve_cmd(
         rpm=judge_rpm,
         timeout=judge_timeout,
         style=judge_style,
+        response_format=judge_format,
     )
     setup_json_logging()
     try:

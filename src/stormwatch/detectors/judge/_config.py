@@ -42,7 +42,9 @@ class JudgeConfig(BaseModel):
     )
     policy_path: Path | None = Field(default=None, description="Markdown policy (default: the packaged one).")
     max_prompt_chars: int = Field(default=8000, ge=200, le=500_000, description="Conversation text sent.")
-    max_answer_tokens: int = Field(default=512, ge=16, le=32_768)
+    max_answer_tokens: int = Field(
+        default=1024, ge=16, le=32_768, description="Room for the answer (and a reasoning model's reasoning)."
+    )
     max_answer_bytes: int = Field(default=65_536, ge=1024, le=8 << 20, description="Larger bodies: an error.")
     max_rationale_chars: int = Field(default=300, ge=0, le=4000)
     plain_confidence: float = Field(
@@ -54,7 +56,8 @@ class JudgeConfig(BaseModel):
         "conversation: the turns as they are (Llama Guard, Qwen3Guard carry their own policy).",
     )
     response_format: ResponseFormat = Field(
-        default="json_schema", description="Ask the server to enforce the answer schema (vLLM, Ollama)."
+        default="json_schema",
+        description="Ask the server to enforce the answer schema (vLLM, Ollama); ignored in conversation style.",
     )
 
     @field_validator("base_url")
