@@ -89,3 +89,14 @@ def test_judge_settings_keep_scans_off_the_event_loop(keys: Keys) -> None:
     assert settings_for(None, keys, judge=cfg).inline_chars() == 0
     assert settings_for(None, keys).inline_chars() == 2000
     assert "judge" in Settings.model_fields
+
+
+def test_serve_rejects_a_judge_without_a_model(keys: Keys) -> None:
+    from typer.testing import CliRunner
+
+    from stormwatch.cli.main import app
+
+    res = CliRunner().invoke(
+        app, ["serve", "--keys-file", str(keys.path), "--judge-url", "http://127.0.0.1:9/v1"]
+    )
+    assert res.exit_code == 2 and "--judge-model" in res.output

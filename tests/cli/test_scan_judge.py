@@ -89,3 +89,18 @@ def test_unreachable_judge_never_fails_the_scan() -> None:
     out = json.loads(res.stdout)
     assert not any(f["detector"] == "judge" for f in out["findings"])
     assert "errors" in res.stderr and "transport" in res.stderr
+
+
+def test_table_shows_a_rationale_literally(tmp_path: Path) -> None:
+    assert LOW <= Engine.default(fast=True).scan(Event.from_text(PROMPTS["granny"])).risk < HIGH
+    script = Script(default=answer(True, "jailbreak", 0.9, "[bold red]pwned[/] [link=http://x]y[/link]"))
+    with FakeJudgeServer(script) as srv:
+        res = runner.invoke(
+            app,
+            ["scan", "--text", PROMPTS["granny"], "--fast", "--format", "table", "-o", str(tmp_path / "t.txt"),
+             "--judge-url", srv.url, "--judge-model", "m", "--judge-band-low", str(LOW),
+             "--judge-band-high", str(HIGH)],
+        )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert len(script.requests) == 1
+    assert "[bold red]pwned[/]" in (tmp_path / "t.txt").read_text("utf-8")

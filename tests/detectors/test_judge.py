@@ -335,11 +335,12 @@ def test_lowering_is_proportional_to_confidence() -> None:
 
 
 def test_advisory_mode_records_but_keeps_the_verdict() -> None:
-    engine, judge = make(Script(default=answer(True, "jailbreak", 0.99)), may_raise=False)
+    engine, judge = make(Script(default=answer(True, "fraud-scam", 0.99)), may_raise=False)
     v = engine.scan(ev("[[0.50:jailbreak]]"))
     assert v.verdict == "flag" and v.risk == pytest.approx(0.5)
     jf = next(f for f in v.findings if f.detector == "judge")
-    assert jf.score == 0.0 and "advisory" in jf.explanation
+    assert jf.score == 0.0 and "advisory" in jf.explanation and "(fraud-scam)" in jf.explanation
+    assert jf.category is None and v.categories == ("jailbreak",)
     assert judge.stats.outcomes["kept"] == 1
 
 

@@ -15,6 +15,7 @@ from typing import IO, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,7 +58,8 @@ def _verdict_table(verdicts: list[Verdict]) -> Table:
             ", ".join(v.categories[:3]),
             ", ".join(v.tactics[:3]),
             ", ".join(v.techniques[:4]),
-            v.reasons[0] if v.reasons else "",
+            # reasons can carry model text (a judge's rationale): shown literally, never as rich markup
+            escape(v.reasons[0]) if v.reasons else "",
         )
     return table
 

@@ -242,11 +242,13 @@ class Judge:
         judged = "violation" if answer.violation else "no violation"
         what = f"{judged} ({category})" if category else judged
         rationale = answer.rationale or "(no rationale)"
+        score = c if answer.violation and act else 0.0
         finding = Finding(
             detector=JUDGE_ID,
             rule="violation" if answer.violation else "no-violation",
-            score=c if answer.violation and act else 0.0,
-            category=category,
+            score=score,
+            # a score-0 finding with a category would list that category in the verdict: name it in words only
+            category=category if score > 0 else None,
             evidence=(
                 Evidence(turn=_judged_turn(event), start=0, end=0, text=f"{cfg.model}: {rationale}"[:400]),
             ),
