@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from judge_support import Script, answer, conversation_text
 from stormwatch.detectors.judge import Judge, JudgeConfig
 from stormwatch.engine import Engine
@@ -13,7 +15,9 @@ from stormwatch.simulate import SimConfig, write_simulation
 from stormwatch.store import open_store
 
 
-def test_hunt_judges_only_the_band_and_stores_its_findings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hunt_judges_only_the_band_and_stores_its_findings(tmp_path: Path, workers: int) -> None:
+    # with workers the verdicts come back from the pool and are judged here: one budget, one cache
     events_path = tmp_path / "events.jsonl"
     write_simulation(SimConfig(accounts=40, days=3, seed=5), events_path, tmp_path / "truth.json")
     events = list(read_events(str(events_path)))
@@ -25,7 +29,7 @@ def test_hunt_judges_only_the_band_and_stores_its_findings(tmp_path: Path) -> No
 
     script = Script(default=answer(True, "llm-informed-reconnaissance", 0.7, "target research"))
     with Judge(cfg, transport=script.transport()) as judge, open_store(tmp_path / "s.duckdb") as store:
-        result = run_hunt([events_path], store=store, judge=judge)
+        result = run_hunt([events_path], store=store, judge=judge, workers=workers)
         stored = store.findings_for(sorted(in_band))
     # one call per distinct in-band conversation (repeats come from the cache), none for the rest
     texts = {e.id: e.turns()[-1].content for e in events}
