@@ -536,3 +536,14 @@ def test_public_surface_is_all() -> None:
 
     public = {n for n in dir(pkg) if not n.startswith("_")} - {"annotations"}
     assert set(pkg.__all__) == public
+
+
+def test_an_unexpected_transport_failure_is_counted_not_raised() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("transport plugin bug")
+
+    judge = Judge(config(), transport=httpx.MockTransport(broken))
+    engine = Engine(detectors=[ScoreDetector()], decode=False, judge=judge)
+    v = engine.scan(ev("[[0.50:jailbreak]]"))
+    assert v.verdict == "flag" and judge.stats.outcomes["error_internal"] == 1
+    assert judge.stats.last_error == "internal: RuntimeError"

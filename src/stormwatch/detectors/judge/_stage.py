@@ -52,6 +52,7 @@ OUTCOMES = (
     "error_http",
     "error_too_large",
     "error_malformed",
+    "error_internal",
 )
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -289,6 +290,9 @@ class Judge:
                 retryable = exc.kind in ("timeout", "transport", "retryable_http")
                 if not retryable or attempt >= self.config.max_retries or not self._budget.acquire():
                     return "error_http" if exc.kind == "retryable_http" else f"error_{exc.kind}"
+            except Exception as exc:  # a broken transport or server library must never lose the scan
+                self._note_error(_CallFailed("internal", type(exc).__name__))
+                return "error_internal"
             attempt += 1
             self._sleep(self.config.retry_backoff_s * attempt)
 
