@@ -6,10 +6,14 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
 from stormwatch.detectors.base import Detector, create
 from stormwatch.models import Event, Evidence, Finding, Message, Verdict
 from stormwatch.verdict import Policy
+
+if TYPE_CHECKING:
+    from stormwatch.detectors.judge import Judge
 
 OBFUSCATION_TECHNIQUE = "AML.T0068"
 
@@ -48,7 +52,12 @@ class Engine:
     """Runs detectors over events and applies a policy; one instance per process (models load once)."""
 
     def __init__(
-        self, *, detectors: Sequence[Detector], policy: Policy | None = None, decode: bool = True
+        self,
+        *,
+        detectors: Sequence[Detector],
+        policy: Policy | None = None,
+        decode: bool = True,
+        judge: Judge | None = None,
     ) -> None:
         # A detector may supersede others (the full learned cascade re-reads what its stage 1 alone would
         # report): superseded detectors are left out when the superseding one is configured.
@@ -57,6 +66,7 @@ class Engine:
         self.detectors = [d for d in detectors if d.id not in gone]
         self.policy = policy if policy is not None else Policy.load()
         self.decode = decode
+        self.judge = judge
         self.stats = EngineStats()
 
     @classmethod
@@ -67,9 +77,10 @@ class Engine:
         policy: Policy | None = None,
         detector_ids: Iterable[str] | None = None,
         decode: bool = True,
+        judge: Judge | None = None,
     ) -> Engine:
         """The engine with every registered detector (learned stages left out when `fast`)."""
-        return cls(detectors=create(detector_ids, fast=fast), policy=policy, decode=decode)
+        return cls(detectors=create(detector_ids, fast=fast), policy=policy, decode=decode, judge=judge)
 
     # -- findings -------------------------------------------------------------------------------
     def findings(self, event: Event) -> list[Finding]:
@@ -143,9 +154,12 @@ class Engine:
         return self.scan_batch([event])[0]
 
     def scan_batch(self, events: Sequence[Event]) -> list[Verdict]:
-        """Findings and verdicts for many events, in input order."""
+        """Findings and verdicts for many events, in input order (then the judge, when one is set)."""
         all_findings = self.findings_batch(events)
-        return [self.decide(ev, fs) for ev, fs in zip(events, all_findings, strict=True)]
+        verdicts = [self.decide(ev, fs) for ev, fs in zip(events, all_findings, strict=True)]
+        if self.judge is not None:  # the optional last stage: only events in its uncertain band are sent
+            verdicts = self.judge.review_batch(events, verdicts, self.decide)
+        return verdicts
 
     def decide(self, event: Event, findings: list[Finding]) -> Verdict:
         """The policy's verdict over findings gathered elsewhere (e.g. request plus streamed answer)."""

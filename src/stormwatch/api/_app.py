@@ -235,8 +235,15 @@ def create_app(
     from stormwatch.verdict import Policy
 
     metrics = Metrics()
+    judge = None
+    if settings.judge is not None:
+        from stormwatch.detectors.judge import Judge
+
+        judge = Judge(settings.judge, on_outcome=lambda o: metrics.judge_outcomes.labels(o).inc())
     if engine is None:
-        engine = Engine.default(fast=not settings.full, policy=Policy.load(settings.policy))
+        engine = Engine.default(fast=not settings.full, policy=Policy.load(settings.policy), judge=judge)
+    elif judge is not None and engine.judge is None:
+        engine.judge = judge  # an injected engine (tests, benchmarks) gets the configured judge
     screener = Screener(engine, metrics, inline_chars=settings.inline_chars())
     keyring = KeyRing(settings.keys_file)
 
@@ -272,12 +279,15 @@ def create_app(
                 "keys": len(keyring),
                 "full": settings.full,
                 "store": bool(settings.store),
+                "judge": settings.judge.model if settings.judge else None,
             },
         )
         try:
             yield
         finally:
             await upstream.aclose()
+            if judge is not None:
+                judge.close()
             await anyio.to_thread.run_sync(writer.close)
             LOGGER.info("guard stopped", extra={"written": writer.written, "lost": writer.lost})
 

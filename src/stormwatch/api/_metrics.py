@@ -57,6 +57,12 @@ class Metrics:
         self.store_errors = Counter(
             "stormwatch_store_errors", "Store write attempts that failed.", registry=r
         )
+        self.judge_outcomes = Counter(
+            "stormwatch_judge_outcomes",
+            "Requests the judge was consulted on, by outcome (raised, lowered, over_budget, error_*...).",
+            ["outcome"],
+            registry=r,
+        )
         self.store_queue = Gauge(
             "stormwatch_store_queue_depth", "Records waiting for the store writer.", registry=r
         )

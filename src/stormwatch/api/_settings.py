@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from stormwatch.detectors.judge import JudgeConfig
+
 UPSTREAM_KEY_ENV = "STORMWATCH_UPSTREAM_API_KEY"
 
 
@@ -49,6 +51,9 @@ class Settings(BaseModel):
     writer_queue: int = Field(default=10_000, ge=1)
     writer_batch: int = Field(default=256, ge=1)
     writer_flush_s: float = Field(default=0.2, gt=0)
+    judge: JudgeConfig | None = Field(
+        default=None, description="Optional judge for requests in the uncertain band (off by default)."
+    )
 
     @classmethod
     def from_env(cls, **values: Any) -> Settings:
@@ -58,6 +63,8 @@ class Settings(BaseModel):
 
     def inline_chars(self) -> int:
         """Texts up to this size are scanned inline; larger ones (and learned stages) in worker threads."""
+        if self.judge is not None:  # a judge call blocks on the network: never on the event loop
+            return 0
         if self.inline_scan_chars is not None:
             return self.inline_scan_chars
         return 0 if self.full else 2000

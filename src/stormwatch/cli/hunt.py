@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from stormwatch.cli import _judge
 from stormwatch.errors import StormwatchError
 
 
@@ -36,6 +37,16 @@ def hunt_cmd(
     workers: int = typer.Option(
         min(2, os.cpu_count() or 1), "--workers", min=1, max=64, help="Scan processes."
     ),
+    judge_url: str | None = _judge.URL,
+    judge_model: str | None = _judge.MODEL,
+    judge_key_env: str = _judge.KEY_ENV_OPT,
+    judge_policy: Path | None = _judge.POLICY,
+    judge_band_low: float = _judge.BAND_LOW,
+    judge_band_high: float = _judge.BAND_HIGH,
+    judge_rpm: int = _judge.RPM,
+    judge_timeout: float = _judge.TIMEOUT,
+    judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Hunt: scan INPUT files into the store (idempotent by event id), then cluster and attribute accounts."""
     from stormwatch.hunt.demo import summary_table
@@ -44,7 +55,24 @@ def hunt_cmd(
 
     con = Console(stderr=True)
     t_since, t_until = _when(since, "--since"), _when(until, "--until")
+    judge_cfg = _judge.judge_config(
+        url=judge_url,
+        model=judge_model,
+        key_env=judge_key_env,
+        policy=judge_policy,
+        band_low=judge_band_low,
+        band_high=judge_band_high,
+        rpm=judge_rpm,
+        timeout=judge_timeout,
+        style=judge_style,
+        response_format=judge_format,
+    )
+    judge = None
     try:
+        if judge_cfg is not None:
+            from stormwatch.detectors.judge import Judge
+
+            judge = Judge(judge_cfg)
         st = open_store(store)
     except StormwatchError as exc:
         con.print(f"[red]error:[/] {exc}")
@@ -57,17 +85,21 @@ def hunt_cmd(
             task = progress.add_task("scanning", total=None)
             result = run_hunt(
                 [str(p) for p in inputs], store=st, out_dir=out, since=t_since, until=t_until, fast=fast,
-                workers=workers, progress=lambda n: progress.advance(task, n),
+                workers=workers, progress=lambda n: progress.advance(task, n), judge=judge,
             )  # fmt: skip
     except StormwatchError as exc:
         con.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     finally:
         st.close()
+        if judge is not None:
+            judge.close()
     s = result.stats
     con.print(
         f"scanned {s['scanned']:,} events ({s['bad_records']} bad records skipped); store holds "
         f"{s['stored_events']:,}; {s['suspicious_accounts']} suspicious accounts, {len(result.clusters)} clusters"
     )
+    if judge is not None:
+        con.print(_judge.judge_summary(judge.stats), markup=False, highlight=False)
     Console().print(summary_table(result))
     con.print(f"report: {out / 'report.html'}")

@@ -15,10 +15,12 @@ from typing import IO, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stormwatch._iter import batched
+from stormwatch.cli import _judge
 from stormwatch.errors import StormwatchError
 from stormwatch.models import Event, Verdict
 
@@ -56,7 +58,8 @@ def _verdict_table(verdicts: list[Verdict]) -> Table:
             ", ".join(v.categories[:3]),
             ", ".join(v.tactics[:3]),
             ", ".join(v.techniques[:4]),
-            v.reasons[0] if v.reasons else "",
+            # reasons can carry model text (a judge's rationale): shown literally, never as rich markup
+            escape(v.reasons[0]) if v.reasons else "",
         )
     return table
 
@@ -81,6 +84,16 @@ def scan_cmd(
         None, "--indicators", help="Partner prompt-indicator file to match."
     ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary or progress on stderr."),
+    judge_url: str | None = _judge.URL,
+    judge_model: str | None = _judge.MODEL,
+    judge_key_env: str = _judge.KEY_ENV_OPT,
+    judge_policy: Path | None = _judge.POLICY,
+    judge_band_low: float = _judge.BAND_LOW,
+    judge_band_high: float = _judge.BAND_HIGH,
+    judge_rpm: int = _judge.RPM,
+    judge_timeout: float = _judge.TIMEOUT,
+    judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Scan LLM interactions: findings mapped to ATT&CK / ATLAS and a verdict per event."""
     from stormwatch.engine import Engine
@@ -91,9 +104,26 @@ def scan_cmd(
     if (input is None) == (text is None):
         err.print("[red]error:[/] give an INPUT file (or '-') or --text, not both")
         raise typer.Exit(2)
+    judge_cfg = _judge.judge_config(
+        url=judge_url,
+        model=judge_model,
+        key_env=judge_key_env,
+        policy=judge_policy,
+        band_low=judge_band_low,
+        band_high=judge_band_high,
+        rpm=judge_rpm,
+        timeout=judge_timeout,
+        style=judge_style,
+        response_format=judge_format,
+    )
     try:
         pol = Policy.load(policy)
-        engine = Engine.default(fast=fast, policy=pol)
+        judge = None
+        if judge_cfg is not None:
+            from stormwatch.detectors.judge import Judge
+
+            judge = Judge(judge_cfg)
+        engine = Engine.default(fast=fast, policy=pol, judge=judge)
         if indicators is not None:
             from stormwatch.detectors.indicators import IndicatorDetector
 
@@ -125,6 +155,8 @@ def scan_cmd(
     n = 0
     t0 = time.perf_counter()
     with ExitStack() as stack:
+        if engine.judge is not None:
+            stack.callback(engine.judge.close)
         out: IO[str] = (
             stack.enter_context(output.open("w", encoding="utf-8")) if output is not None else sys.stdout
         )
@@ -168,6 +200,8 @@ def scan_cmd(
                 for name, st in sorted(engine.stats.detectors.items())
             )
             err.print(f"ms/event by detector: {per}", highlight=False)
+        if engine.judge is not None:
+            err.print(_judge.judge_summary(engine.judge.stats), markup=False, highlight=False)
 
 
 def _summary(err: Console, n: int, counts: Counter[str], report: Any, elapsed: float) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from stormwatch.cli import _judge
 from stormwatch.errors import StormwatchError
 
 KEYS_ENV = "STORMWATCH_KEYS_FILE"
@@ -35,6 +36,16 @@ def serve_cmd(
     holdback: bool = typer.Option(
         False, "--stream-holdback", help="Release streamed text only after it has been scanned."
     ),
+    judge_url: str | None = _judge.URL,
+    judge_model: str | None = _judge.MODEL,
+    judge_key_env: str = _judge.KEY_ENV_OPT,
+    judge_policy: Path | None = _judge.POLICY,
+    judge_band_low: float = _judge.BAND_LOW,
+    judge_band_high: float = _judge.BAND_HIGH,
+    judge_rpm: int = _judge.RPM,
+    judge_timeout: float = _judge.TIMEOUT,
+    judge_style: str = _judge.STYLE,
+    judge_format: str = _judge.FORMAT,
 ) -> None:
     """Run the real-time guard: POST /v1/scan, POST /v1/chat/completions, GET /healthz, GET /metrics."""
     import uvicorn
@@ -46,6 +57,18 @@ def serve_cmd(
     if keys is None or not keys.is_file():
         typer.echo("error: no keys file; create one with `stormwatch keys add --keys-file FILE`", err=True)
         raise typer.Exit(2)
+    judge = _judge.judge_config(
+        url=judge_url,
+        model=judge_model,
+        key_env=judge_key_env,
+        policy=judge_policy,
+        band_low=judge_band_low,
+        band_high=judge_band_high,
+        rpm=judge_rpm,
+        timeout=judge_timeout,
+        style=judge_style,
+        response_format=judge_format,
+    )
     setup_json_logging()
     try:
         settings = Settings.from_env(
@@ -61,6 +84,7 @@ def serve_cmd(
             max_body_bytes=max_body,
             log_prompts=log_prompts,
             stream_holdback=holdback,
+            judge=judge,
         )
         app = create_app(settings)
     except StormwatchError as exc:

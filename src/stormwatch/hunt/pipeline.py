@@ -11,7 +11,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stormwatch._iter import batched
 from stormwatch.hunt.analytics import AccountProfile, profile_accounts
@@ -27,6 +27,9 @@ from stormwatch.hunt.linking import (
 from stormwatch.hunt.profiles import ActorProfile, load_profiles
 from stormwatch.models import Cluster, Event, Link, Verdict
 from stormwatch.store import DuckDBStore
+
+if TYPE_CHECKING:
+    from stormwatch.detectors.judge import Judge
 
 Scanner = Callable[[Sequence[Event]], list[Verdict]]
 ProgressFn = Callable[[int], None]
@@ -75,13 +78,19 @@ def scan_into_store(
     fast: bool = True,
     batch_size: int = BATCH,
     progress: ProgressFn | None = None,
+    judge: Judge | None = None,
 ) -> int:
-    """Scan events in batches (in a process pool when `workers` > 1) and upsert them with their verdicts."""
+    """Scan events in batches (in a process pool when `workers` > 1) and upsert them with their verdicts.
+
+    With a `judge`, each batch's verdicts pass through it in this process (one budget and one cache for the
+    whole run, whatever the number of workers); it is consulted only on events in its uncertain band.
+    """
     n = 0
+    review = _reviewer(judge)
     if workers <= 1 or scanner is not None:
         scan = scanner or default_scanner(fast=fast)
         for batch in batched(events, batch_size):
-            store.add(batch, scan(batch))
+            store.add(batch, review(batch, scan(batch)))
             n += len(batch)
             if progress:
                 progress(len(batch))
@@ -92,16 +101,26 @@ def scan_into_store(
             pending.append((batch, pool.submit(_scan_in_worker, batch)))
             while len(pending) > 2 * workers:
                 done, fut = pending.pop(0)
-                store.add(done, fut.result())
+                store.add(done, review(done, fut.result()))
                 n += len(done)
                 if progress:
                     progress(len(done))
         for done, fut in pending:
-            store.add(done, fut.result())
+            store.add(done, review(done, fut.result()))
             n += len(done)
             if progress:
                 progress(len(done))
     return n
+
+
+def _reviewer(judge: Judge | None) -> Callable[[Sequence[Event], list[Verdict]], list[Verdict]]:
+    if judge is None:
+        return lambda events, verdicts: verdicts
+    from stormwatch.engine import Engine
+
+    # Re-deciding needs only the policy (the default one, as the hunt's scanners use), not the detectors.
+    decide = Engine(detectors=[], decode=False).decide
+    return lambda events, verdicts: judge.review_batch(events, verdicts, decide)
 
 
 # -- analysis ---------------------------------------------------------------------------------------
@@ -290,8 +309,12 @@ def run_hunt(
     scanner: Scanner | None = None,
     link_config: LinkConfig | None = None,
     progress: ProgressFn | None = None,
+    judge: Judge | None = None,
 ) -> HuntResult:
-    """Read (paths through `stormwatch.ingest`, or events), scan, store, analyse and write the outputs."""
+    """Read (paths through `stormwatch.ingest`, or events), scan, store, analyse and write the outputs.
+
+    `judge` (optional) is consulted on flagged and uncertain events only: those whose risk lies in its band.
+    """
     from stormwatch.ingest import IngestReport, read_events
 
     report = IngestReport()
@@ -304,7 +327,9 @@ def run_hunt(
         else:
             yield from inputs  # type: ignore[misc]
 
-    scanned = scan_into_store(events(), store, scanner=scanner, workers=workers, fast=fast, progress=progress)
+    scanned = scan_into_store(
+        events(), store, scanner=scanner, workers=workers, fast=fast, progress=progress, judge=judge
+    )
     scan_s = time.perf_counter() - t0
     result = analyse(store, since=since, until=until, link_config=link_config)
     result.stats.update(
@@ -314,6 +339,8 @@ def run_hunt(
         scan_seconds=round(scan_s, 2),
         stored_events=store.count(),
     )
+    if judge is not None:
+        result.stats["judge"] = judge.stats.as_dict()
     if out_dir is not None:
         write_outputs(result, store, out_dir)
     return result
