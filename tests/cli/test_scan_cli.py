@@ -113,3 +113,63 @@ def test_csv_with_column_mapping(tmp_path: Path) -> None:
 def test_input_or_text_required() -> None:
     res = runner.invoke(app, ["scan"])
     assert res.exit_code == 2
+
+
+CRASH_RECORD = '{"id":"x","messages":[{"role":"user","content":[{"type":["text"],"text":"hi"}]}]}'
+
+
+def test_crash_record_is_a_bad_record_and_nothing_before_it_is_lost(tmp_path: Path) -> None:
+    # issue 16: this record raised in ingest; scan exited 1 and the 256 events buffered before it were lost
+    p = tmp_path / "crash.jsonl"
+    good = [json.dumps({"id": f"g{i}", "prompt": f"hello {i}"}) for i in range(300)]
+    p.write_text("\n".join([*good, CRASH_RECORD, json.dumps({"id": "after", "prompt": "x"})]) + "\n")
+    res = runner.invoke(app, ["scan", str(p), "--fast"])
+    assert res.exit_code == 0, res.output
+    assert [o["id"] for o in _lines(res.stdout)] == [f"g{i}" for i in range(300)] + ["after"]
+    assert "1 bad records skipped (wrong-type: 1)" in res.stderr
+    assert "messages[0].content[0].type" in res.stderr
+    strict = runner.invoke(app, ["scan", str(p), "--fast", "--strict"])
+    assert strict.exit_code == 2
+    assert [o["id"] for o in _lines(strict.stdout)] == [f"g{i}" for i in range(300)]  # 256 + 44, none lost
+    assert "301" in strict.stderr and "messages[0].content[0].type" in strict.stderr
+
+
+def test_errors_file_holds_every_bad_record(tmp_path: Path) -> None:
+    p = tmp_path / "many.jsonl"
+    p.write_text("\n".join(["{broken"] * 40 + [json.dumps({"id": "ok", "prompt": "hi"})]) + "\n")
+    errors = tmp_path / "errors.jsonl"
+    res = runner.invoke(app, ["scan", str(p), "--fast", "--errors", str(errors)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in errors.read_text().splitlines()]
+    assert len(rows) == 40 and rows[0]["line"] == 1 and rows[-1]["line"] == 40
+    assert {r["kind"] for r in rows} == {"broken-json"} and rows[0]["head"] == "{broken"
+    assert f"40 bad records skipped (broken-json: 40); all written to {errors}" in res.stderr.replace(
+        "\n", ""
+    )
+    plain = runner.invoke(app, ["scan", str(p), "--fast"])
+    assert "35 more not shown; --errors FILE writes them all" in plain.stderr
+
+
+@pytest.mark.parametrize("kind", ["zstd", "gzip"])
+def test_truncated_compressed_input_exits_non_zero_and_says_so(tmp_path: Path, kind: str) -> None:
+    import random
+
+    import zstandard
+
+    rng = random.Random(3)
+    rows = [
+        json.dumps({"id": f"e{i}", "prompt": "".join(rng.choice("abcdefgh ") for _ in range(60))})
+        for i in range(8000)
+    ]
+    raw = ("\n".join(rows) + "\n").encode()
+    data = zstandard.ZstdCompressor().compress(raw) if kind == "zstd" else gzip.compress(raw)
+    p = tmp_path / f"cut.jsonl.{'zst' if kind == 'zstd' else 'gz'}"
+    p.write_bytes(data[: len(data) // 2])
+    res = runner.invoke(app, ["scan", str(p), "--fast"])
+    assert res.exit_code == 1, res.output
+    out = _lines(res.stdout)
+    assert 0 < len(out) < 8000
+    assert "damaged input, not read to the end" in res.stderr
+    assert f"{kind} input truncated" in res.stderr and f"({len(out)} events) read before it" in res.stderr
+    quiet = runner.invoke(app, ["scan", str(p), "--fast", "-q"])
+    assert quiet.exit_code == 1 and "truncated" in quiet.stderr

@@ -351,7 +351,9 @@ def test_truncated_gzip_is_reported_not_fatal(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     events, report = read_all(path)
     assert 0 < len(events) < 2000
-    assert report.by_kind == {"broken-source": 1}
+    assert report.by_kind == {"truncated-input": 1}
+    (damage,) = report.damaged
+    assert f"{len(events)} lines ({len(events)} events) read before it" in damage.reason
     with pytest.raises(RecordError):
         list(read_events(path, strict=True))
 

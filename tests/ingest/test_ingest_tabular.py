@@ -109,11 +109,14 @@ def test_csv_oversized_and_bad_utf8_rows(tmp_path: Path) -> None:
     ]
 
 
-def test_csv_unreadable_header_raises(tmp_path: Path) -> None:
+def test_csv_unreadable_header_is_a_damaged_source(tmp_path: Path) -> None:
     path = tmp_path / "h.csv"
     path.write_bytes(b"\xff\xfeid,prompt\n1,x\n")
+    report = IngestReport()
+    assert list(read_events(path, report=report)) == []
+    assert report.by_kind == {"broken-csv": 1} and "header" in report.errors[0].reason
     with pytest.raises(InputRecordError, match="header"):
-        list(read_events(path))
+        list(read_events(path, strict=True))
 
 
 def _table() -> pa.Table:
@@ -176,5 +179,8 @@ def test_parquet_mapping_and_corrupt_file_errors(tmp_path: Path) -> None:
         list(read_events(path, mapping={"prompt": "missing_col"}))
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")
+    report = IngestReport()
+    assert list(read_events(bad, report=report)) == []
+    assert report.damaged and "Parquet" in report.damaged[0].reason
     with pytest.raises(InputRecordError, match="Parquet"):
-        list(read_events(bad))
+        list(read_events(bad, strict=True))

@@ -74,6 +74,7 @@ def test_public_surface() -> None:
         [
             "BadKind",
             "BadRecord",
+            "BadRecordLog",
             "Format",
             "IngestReport",
             "Limits",

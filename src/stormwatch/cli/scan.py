@@ -6,11 +6,11 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 import orjson
 import typer
@@ -19,10 +19,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stormwatch._iter import batched
 from stormwatch.cli import _judge
 from stormwatch.errors import StormwatchError
 from stormwatch.models import Event, Verdict
+
+if TYPE_CHECKING:
+    from stormwatch.ingest import BadRecordLog, IngestReport
 
 BATCH = 256
 
@@ -83,7 +85,12 @@ def scan_cmd(
     indicators: Path | None = typer.Option(
         None, "--indicators", help="Partner prompt-indicator file to match."
     ),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No summary or progress on stderr."),
+    errors_file: Path | None = typer.Option(
+        None, "--errors", help="Write every bad record (line, field, reason, first bytes) here as JSONL."
+    ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="No summary or progress on stderr (damaged inputs are still reported)."
+    ),
     judge_url: str | None = _judge.URL,
     judge_model: str | None = _judge.MODEL,
     judge_key_env: str = _judge.KEY_ENV_OPT,
@@ -97,7 +104,7 @@ def scan_cmd(
 ) -> None:
     """Scan LLM interactions: findings mapped to ATT&CK / ATLAS and a verdict per event."""
     from stormwatch.engine import Engine
-    from stormwatch.ingest import IngestReport, parse_mapping, read_events
+    from stormwatch.ingest import BadRecordLog, IngestReport, parse_mapping, read_events
     from stormwatch.verdict import Policy
 
     err = Console(stderr=True)
@@ -132,7 +139,14 @@ def scan_cmd(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    report = IngestReport()
+    bad_log: BadRecordLog | None = None
+    if errors_file is not None:
+        try:
+            bad_log = BadRecordLog(errors_file)
+        except OSError as exc:
+            err.print(f"[red]error:[/] --errors {errors_file}: {exc.strerror or exc}")
+            raise typer.Exit(2) from exc
+    report = IngestReport(on_bad=bad_log)
     events: Iterable[Event]
     if text is not None:
         events = [Event.from_text(text)]
@@ -155,6 +169,8 @@ def scan_cmd(
     n = 0
     t0 = time.perf_counter()
     with ExitStack() as stack:
+        if bad_log is not None:
+            stack.callback(bad_log.close)
         if engine.judge is not None:
             stack.callback(engine.judge.close)
         out: IO[str] = (
@@ -172,20 +188,25 @@ def scan_cmd(
         )
         stack.enter_context(progress)
         task = progress.add_task("scan", total=None)
-        try:
-            for batch in batched(events, BATCH):
-                verdicts = engine.scan_batch(batch)
-                for v in verdicts:
-                    counts[v.verdict] += 1
-                    if fmt is OutputFormat.jsonl:
-                        out.write(orjson.dumps(v.contract()).decode("utf-8") + "\n")
-                    else:
-                        collected.append(v)
-                n += len(batch)
-                progress.update(task, completed=n)
-        except StormwatchError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
+        failure: StormwatchError | None = None
+        for batch, problem in _batches(events, BATCH):
+            failure = problem
+            # a batch read before a failure (--strict) is still scanned and written: nothing read is lost
+            verdicts = engine.scan_batch(batch) if batch else []
+            for v in verdicts:
+                counts[v.verdict] += 1
+                if fmt is OutputFormat.jsonl:
+                    out.write(orjson.dumps(v.contract()).decode("utf-8") + "\n")
+                else:
+                    collected.append(v)
+            n += len(batch)
+            progress.update(task, completed=n)
+        if failure is not None:
+            out.flush()
+            if not quiet:
+                _summary(err, n, counts, report, time.perf_counter() - t0, bad_log)
+            err.print(f"[red]error:[/] {failure}", highlight=False)
+            raise typer.Exit(2) from failure
         if fmt is OutputFormat.json:
             json.dump([v.contract() for v in collected], out, ensure_ascii=False, indent=2)
             out.write("\n")
@@ -193,7 +214,7 @@ def scan_cmd(
             Console(file=out, width=200 if output is not None else None).print(_verdict_table(collected))
     elapsed = time.perf_counter() - t0
     if not quiet:
-        _summary(err, n, counts, report, elapsed)
+        _summary(err, n, counts, report, elapsed, bad_log)
         if n:
             per = ", ".join(
                 f"{name} {st.seconds / n * 1000:.2f}" + (f" ({st.errors} errors)" if st.errors else "")
@@ -202,14 +223,61 @@ def scan_cmd(
             err.print(f"ms/event by detector: {per}", highlight=False)
         if engine.judge is not None:
             err.print(_judge.judge_summary(engine.judge.stats), markup=False, highlight=False)
+    if report.damaged:
+        # the output holds what was read before the damage; the exit status must not say "all read"
+        for d in report.damaged:
+            err.print(f"error: damaged input, not read to the end: {d}", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
-def _summary(err: Console, n: int, counts: Counter[str], report: Any, elapsed: float) -> None:
-    bad = int(getattr(report, "bad_records", 0))
+def _batches(events: Iterable[Event], size: int) -> Iterator[tuple[list[Event], StormwatchError | None]]:
+    """Batches of events; a reader failure ends the run with the events read before it as a last batch."""
+    batch: list[Event] = []
+    it = iter(events)
+    while True:
+        try:
+            event = next(it)
+        except StopIteration:
+            break
+        except StormwatchError as exc:
+            yield batch, exc
+            return
+        batch.append(event)
+        if len(batch) >= size:
+            yield batch, None
+            batch = []
+    if batch:
+        yield batch, None
+
+
+def _summary(
+    err: Console,
+    n: int,
+    counts: Counter[str],
+    report: IngestReport,
+    elapsed: float,
+    bad_log: BadRecordLog | None,
+) -> None:
     rate = n / elapsed if elapsed > 0 else 0.0
     err.print(
         f"[bold]{n}[/] events: [green]{counts['allow']} allow[/], [yellow]{counts['flag']} flag[/], "
-        f"[red]{counts['block']} block[/]; {bad} bad records skipped; {rate:,.0f} events/s"
+        f"[red]{counts['block']} block[/]; {rate:,.0f} events/s"
     )
-    for e in list(getattr(report, "errors", []))[:5]:
+    err.print(bad_records_line(report, bad_log), markup=False, highlight=False)
+    shown = [e for e in report.errors if e not in report.damaged][:5]
+    for e in shown:
         err.print(f"  bad record: {e}", markup=False, highlight=False)
+    if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
+        err.print(
+            f"  ({report.bad_records - len(shown)} more not shown; --errors FILE writes them all)",
+            markup=False,
+            highlight=False,
+        )
+
+
+def bad_records_line(report: IngestReport, bad_log: BadRecordLog | None) -> str:
+    """`N bad records skipped (kind: n, ...)` and where they were written: the line scan and hunt print."""
+    ranked = sorted(report.by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
+    kinds = " (" + ", ".join(f"{k}: {c}" for k, c in ranked) + ")" if ranked else ""
+    where = f"; all written to {bad_log.path}" if bad_log is not None else ""
+    return f"{report.bad_records} bad records skipped{kinds}{where}"

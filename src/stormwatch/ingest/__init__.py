@@ -31,13 +31,14 @@ from stormwatch.ingest._limits import Limits
 from stormwatch.ingest._mapping import check_mapping, parse_mapping
 from stormwatch.ingest._normalize import api_key_id_for, deterministic_id, parse_timestamp
 from stormwatch.ingest._readers import event_from_record, read_events
-from stormwatch.ingest._report import BadKind, BadRecord, IngestReport, RecordError
+from stormwatch.ingest._report import BadKind, BadRecord, BadRecordLog, IngestReport, RecordError
 from stormwatch.ingest._source import Format, format_from_name
 from stormwatch.ingest._writer import event_to_dict, write_jsonl
 
 __all__ = [
     "BadKind",
     "BadRecord",
+    "BadRecordLog",
     "Format",
     "IngestReport",
     "Limits",

@@ -18,6 +18,12 @@ class Limits(BaseModel):
     max_metadata_keys: int = Field(
         default=128, ge=0, description="Top-level metadata keys (extra input fields land there too)."
     )
+    max_metadata_depth: int = Field(
+        default=32, ge=1, description="Nested objects and arrays in metadata, the metadata object included."
+    )
+    max_metadata_nodes: int = Field(
+        default=20_000, ge=1, description="Values in the metadata tree (objects, arrays and scalars)."
+    )
     max_attr_chars: int = Field(
         default=4096, ge=1, description="Characters in an id, IP, user agent, model or other short field."
     )

@@ -229,12 +229,14 @@ def _content_text(value: Any, field: str, limits: Limits, skipped: dict[str, int
                 reason = f"expected a content part object, got {_tname(part)}"
                 raise Bad("wrong-type", f"{field}[{i}]", reason)
             ptype = part.get("type", "text")
+            if type(ptype) is not str:
+                raise Bad("wrong-type", f"{field}[{i}].type", f"expected a string, got {_tname(ptype)}")
             if ptype in _TEXT_PARTS:
                 ptext = part.get("text")
             elif ptype == "refusal":
                 ptext = part.get("refusal")
             else:
-                key = ptype if type(ptype) is str and len(ptype) <= 40 else "unknown"
+                key = ptype if len(ptype) <= 40 else "unknown"
                 skipped[key] = skipped.get(key, 0) + 1
                 continue
             if type(ptext) is not str:
@@ -493,6 +495,35 @@ def build_event(
         if bad.field is not None and bad.field in keys:
             bad.field = keys[bad.field]  # the field as the input spelled it (`user`, not account_id)
         return None, rid, bad
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
+        # A record shape no check foresaw: counted as bad with the cause, never raised out of a reader.
+        return None, rid, Bad("internal-error", None, f"unexpected {type(exc).__name__}: {str(exc)[:120]}")
+
+
+def check_tree(value: Any, field: str, *, max_depth: int, max_nodes: int) -> None:
+    """Reject a JSON tree deeper than `max_depth` or with more than `max_nodes` values (iteratively, so a
+    deep tree cannot exhaust the stack here, nor later in pickling or `json.dumps`)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > max_nodes:
+            raise Bad("oversized-field", field, f"more than {max_nodes} values")
+        t = type(node)
+        if t is dict or t is list or t is tuple:
+            if depth >= max_depth:
+                raise Bad("nested-too-deep", field, f"nested deeper than {max_depth} levels")
+            children = node.values() if t is dict else node
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _build(record: dict[str, Any], rid: str, keys: dict[str, str], limits: Limits) -> Event:
@@ -582,6 +613,7 @@ def _build(record: dict[str, Any], rid: str, keys: dict[str, str], limits: Limit
         api_key_id = api_key_id_for(raw_key)
     if len(meta) > limits.max_metadata_keys:
         raise Bad("too-many-metadata-keys", "metadata", f"{len(meta)} keys, limit {limits.max_metadata_keys}")
+    check_tree(meta, "metadata", max_depth=limits.max_metadata_depth, max_nodes=limits.max_metadata_nodes)
 
     ts = get("timestamp")
     return _new_event(

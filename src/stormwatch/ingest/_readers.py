@@ -15,7 +15,7 @@ from stormwatch.errors import ConfigError
 from stormwatch.ingest._json import JSONDecodeError, loads
 from stormwatch.ingest._limits import Limits
 from stormwatch.ingest._mapping import apply_mapping, check_mapping
-from stormwatch.ingest._normalize import build_event, is_openai_line
+from stormwatch.ingest._normalize import build_event, canonical_bytes, is_openai_line
 from stormwatch.ingest._report import BadKind, IngestReport, RecordError
 from stormwatch.ingest._source import (
     STREAM_ERRORS,
@@ -67,6 +67,7 @@ def _read(
 ) -> Iterator[Event]:
     with open_source(source) as opened:
         report.sources.append(opened.name)
+        opened.events_before = report.events
         fmt = format
         if fmt == "auto":
             fmt = format_from_name(opened.name) or sniff_format(opened.stream)
@@ -78,8 +79,8 @@ def _read(
             yield from _read_jsonl(opened, fmt == "openai", mapping, limits, strict, report)
 
 
-def _fail(report: IngestReport, strict: bool, err: RecordError) -> None:
-    report.add(err)
+def _fail(report: IngestReport, strict: bool, err: RecordError, raw: bytes | None = None) -> None:
+    report.add(err, raw)
     if strict:
         raise err
 
@@ -106,7 +107,7 @@ def _read_jsonl(
             chunk = readline(bound)
         except STREAM_ERRORS as exc:
             report.lines += 1  # the unreadable rest counts as one bad record, so the counts add up
-            _fail(report, strict, _stream_error(name, line, exc))
+            _fail(report, strict, _stream_error(opened, line, exc, report))
             return
         if not chunk:
             return
@@ -116,7 +117,7 @@ def _read_jsonl(
             try:
                 _skip_rest(readline)
             except STREAM_ERRORS as exc:
-                _fail(report, strict, _stream_error(name, line - 1, exc))
+                _fail(report, strict, _stream_error(opened, line - 1, exc, report))
                 return
             _fail(report, strict, _too_big(name, line, cap))
             continue
@@ -132,16 +133,16 @@ def _read_jsonl(
         try:
             record = loads(raw)
         except JSONDecodeError as exc:
-            _fail(report, strict, _json_error(name, line, raw, exc))
+            _fail(report, strict, _json_error(name, line, raw, exc), raw)
             continue
         if type(record) is not dict:
             what = "an array" if type(record) is list else "a scalar"
             reason = f"expected a JSON object, got {what}"
-            _fail(report, strict, RecordError(name, line, None, reason, kind="not-an-object"))
+            _fail(report, strict, RecordError(name, line, None, reason, kind="not-an-object"), raw)
             continue
         if openai_only and not is_openai_line(record):
             reason = "not an OpenAI log line (no request object)"
-            _fail(report, strict, RecordError(name, line, "request", reason, kind="invalid-value"))
+            _fail(report, strict, RecordError(name, line, "request", reason, kind="invalid-value"), raw)
             continue
         event = _event_or_fail(record, name, line, raw, mapping, limits, report, strict)
         if event is not None:
@@ -182,10 +183,18 @@ def _event_or_fail(
     try:
         event = event_from_record(record, source=name, line=line, raw=raw, limits=limits)
     except RecordError as err:
-        _fail(report, strict, err)
+        _fail(report, strict, err, raw if raw is not None else _row_bytes(record))
         return None
     report.events += 1
     return event
+
+
+def _row_bytes(record: dict[str, Any]) -> bytes:
+    """A CSV / Parquet row as JSON bytes, for the head of its bad-record entry."""
+    try:
+        return canonical_bytes(record)
+    except (TypeError, ValueError, RecursionError):
+        return repr(record)[:200].encode("utf-8", "backslashreplace")
 
 
 def _skip_rest(readline: Any) -> None:
@@ -196,8 +205,18 @@ def _skip_rest(readline: Any) -> None:
             return
 
 
-def _stream_error(name: str, line: int, exc: BaseException) -> RecordError:
-    return RecordError(name, line + 1, None, f"input stream broken: {exc}", kind="broken-source")
+def _stream_error(opened: Opened, line: int, exc: BaseException, report: IngestReport) -> RecordError:
+    """The bad record that ends a damaged source: truncated or corrupt, and how much was read before."""
+    events = report.events - opened.events_before
+    what = "input" if opened.compression == "none" else f"{opened.compression} input"
+    read = (
+        f"{line} line{'s' if line != 1 else ''} ({events} event{'s' if events != 1 else ''}) read before it"
+    )
+    if isinstance(exc, EOFError):
+        reason = f"{what} truncated: the rest is lost, {read}: {exc}"
+        return RecordError(opened.name, line + 1, None, reason, kind="truncated-input")
+    reason = f"{what} corrupt: the rest is unreadable, {read}: {exc}"
+    return RecordError(opened.name, line + 1, None, reason, kind="broken-source")
 
 
 def _json_error(name: str, line: int, raw: bytes, exc: BaseException) -> RecordError:
@@ -276,8 +295,15 @@ def _read_csv(
         except StopIteration:
             return
         except _HEADER_ERRORS as exc:
-            reason = f"unreadable CSV header: {exc}"
-            raise RecordError(name, lines.line, None, reason, kind="broken-csv") from exc
+            if isinstance(exc, STREAM_ERRORS):
+                err = _stream_error(opened, max(lines.line - 1, 0), exc, report)
+            else:
+                err = RecordError(name, lines.line, None, f"unreadable CSV header: {exc}", kind="broken-csv")
+            if strict:
+                raise err from exc
+            report.lines += 1  # nothing of this source is readable without its header: one bad record
+            report.add(err)
+            return
         if first:
             header = [h.strip() for h in first]  # the header is not counted as a record
         else:
@@ -307,7 +333,7 @@ def _read_csv(
             continue
         except STREAM_ERRORS as exc:
             report.lines += 1
-            _fail(report, strict, _stream_error(name, start - 1, exc))
+            _fail(report, strict, _stream_error(opened, start - 1, exc, report))
             return
         report.lines += 1
         if not row:
@@ -371,8 +397,12 @@ def _read_parquet(
                 spool.seek(0)
                 pfile = pq.ParquetFile(spool)
         except (pa.ArrowException, *STREAM_ERRORS) as exc:
-            reason = f"not a readable Parquet file: {exc}"
-            raise RecordError(name, None, None, reason, kind="broken-source") from exc
+            err = _parquet_open_error(opened, exc)
+            if strict:
+                raise err from exc
+            report.lines += 1  # the unreadable file counts as one bad record, so the counts add up
+            report.add(err)
+            return
         columns = pfile.schema_arrow.names
         if mapping:
             missing = sorted(col for col in mapping.values() if col not in columns)
@@ -387,7 +417,8 @@ def _read_parquet(
                 return
             except (pa.ArrowException, *STREAM_ERRORS) as exc:
                 report.lines += 1
-                reason = f"broken Parquet: {exc}"
+                rows = f"{row_no} row{'s' if row_no != 1 else ''} read before it"
+                reason = f"Parquet file corrupt: the rest is unreadable, {rows}: {exc}"
                 _fail(report, strict, RecordError(name, row_no + 1, None, reason, kind="broken-source"))
                 return
             for row in batch.to_pylist():
@@ -399,3 +430,15 @@ def _read_parquet(
                 event = _event_or_fail(record, name, row_no, None, mapping, limits, report, strict)
                 if event is not None:
                     yield event
+
+
+def _parquet_open_error(opened: Opened, exc: BaseException) -> RecordError:
+    if isinstance(exc, STREAM_ERRORS) and opened.compression != "none":
+        return _stream_error(opened, 0, exc, IngestReport())  # the compressed wrapper is what broke
+    text = str(exc)[:200]
+    if "footer" in text:
+        # Parquet keeps its schema and row index in a footer: a file cut short reads as no rows at all
+        reason = f"Parquet file truncated or corrupt (no valid footer): 0 rows read: {text}"
+        return RecordError(opened.name, None, None, reason, kind="truncated-input")
+    reason = f"not a readable Parquet file: {text}"
+    return RecordError(opened.name, None, None, reason, kind="broken-source")

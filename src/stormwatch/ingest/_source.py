@@ -58,6 +58,57 @@ class _Prefixed(io.RawIOBase):
         return n
 
 
+class TruncatedInput(EOFError):
+    """A compressed input ends inside a frame (or gzip member): it was cut short."""
+
+
+class _ZstdRaw(io.RawIOBase):
+    """zstd frames decompressed from `base`, raising `TruncatedInput` when the input ends inside a frame.
+
+    (`zstandard`'s stream reader reports a cut frame as a clean end of stream: events lost in silence.)
+    Input is fed in small pieces so one read cannot inflate a crafted block into gigabytes at once.
+    """
+
+    _IN = 1024
+
+    def __init__(self, base: IO[bytes]) -> None:
+        self._base = base
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._fed = False  # has the current frame received any byte?
+        self._out = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        while self._pos >= len(self._out):
+            chunk = self._base.read(self._IN)
+            if not chunk:
+                if self._fed:
+                    raise TruncatedInput("the zstd input ends inside a frame (cut short)")
+                return 0
+            self._out = self._feed(chunk)
+            self._pos = 0
+        n = min(len(buffer), len(self._out) - self._pos)
+        buffer[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def _feed(self, chunk: bytes) -> bytes:
+        parts: list[bytes] = []
+        while chunk:
+            self._fed = True
+            parts.append(self._obj.decompress(chunk))
+            if not self._obj.eof:
+                break
+            chunk = self._obj.unused_data  # the next frame (zstd files may hold several)
+            self._obj = self._dctx.decompressobj()
+            self._fed = False
+        return b"".join(parts)
+
+
 @dataclass
 class Opened:
     """An opened input: a buffered, decompressed binary stream, its display name and what it was."""
@@ -67,6 +118,8 @@ class Opened:
     compression: Literal["none", "gzip", "zstd"]
     path: Path | None
     """The file on disk, when the input is an uncompressed path (Parquet reads it directly)."""
+    events_before: int = 0
+    """The report's event count when this source was opened (so damage can say what this source gave)."""
 
 
 def source_name(source: Source) -> str:
@@ -121,8 +174,7 @@ def open_source(source: Source) -> Iterator[Opened]:
             compression: Literal["none", "gzip", "zstd"] = "gzip"
             path = None
         elif head.startswith(ZSTD_MAGIC):
-            reader = zstandard.ZstdDecompressor().stream_reader(base, read_across_frames=True)
-            stream = io.BufferedReader(reader, _BUFFER)  # type: ignore[arg-type]
+            stream = io.BufferedReader(_ZstdRaw(base), _BUFFER)
             compression = "zstd"
             path = None
         else:
