@@ -285,3 +285,102 @@ def test_cut_compressed_input_never_raises_or_goes_silent(recs: list[Any], how: 
     report = _total(data[:n])
     if 4 <= n < len(data) - 8:  # cut after the magic bytes, inside the stream
         assert report.damaged, "a cut compressed input must be reported"
+
+
+# --- hunt: bad records, damaged inputs, worker processes ---------------------------------------------------
+
+
+def _hunt_input(path: Any, n: int = 200) -> list[str]:
+    rows = [
+        json.dumps({"id": f"h{i}", "account_id": f"acct-{i % 7}", "prompt": f"hello {i}"}) for i in range(n)
+    ]
+    deep = json.dumps({"id": "deep", "account_id": "acct-1", "prompt": "hi", "metadata": _deep(600)})
+    lines = [*rows[: n // 2], CRASH_RECORD.decode(), deep, "{broken", *rows[n // 2 :]]
+    path.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def test_hunt_survives_the_crash_records_with_workers_and_writes_errors(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from stormwatch.cli.main import app
+
+    src = tmp_path / "in.jsonl"
+    _hunt_input(src)
+    errors = tmp_path / "errors.jsonl"
+    args = ["hunt", str(src), "--store", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(app, [*args, "--workers", "2", "--errors", str(errors)])
+    assert res.exit_code == 0, res.output
+    assert "scanned 200 events" in res.stderr
+    assert "3 bad records skipped (broken-json: 1, nested-too-deep: 1, wrong-type: 1)" in res.stderr
+    assert [json.loads(x)["line"] for x in errors.read_text().splitlines()] == [101, 102, 103]
+
+
+def test_hunt_exits_non_zero_on_a_truncated_input(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from stormwatch.cli.main import app
+
+    z = zstandard.ZstdCompressor().compress(_lines(20_000, noise=True))
+    src = tmp_path / "cut.jsonl.zst"
+    src.write_bytes(z[: len(z) // 2])
+    args = ["hunt", str(src), "--store", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(app, [*args, "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    assert "damaged input, not read to the end" in res.stderr and "zstd input truncated" in res.stderr
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from stormwatch.hunt.pipeline import scan_into_store
+from stormwatch.models import Event
+from stormwatch.store import MemoryStore
+import multiprocessing
+
+def events():
+    for i in range(40):
+        yield Event.from_text(f"hello {i}", id=f"o{i}")
+    pids = [p.pid for p in multiprocessing.active_children()]
+    print(" ".join(map(str, pids)), flush=True)
+    time.sleep(600)  # the parent is killed here, its pool never shut down
+    yield Event.from_text("never", id="never")
+
+scan_into_store(events(), MemoryStore(), workers=2, batch_size=10)
+"""
+
+
+def test_hunt_workers_end_with_a_killed_parent() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        pids = [int(x) for x in proc.stdout.readline().split()]
+        assert len(pids) == 2
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a zombie (exited, not yet reaped by init) is not running
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().split(") ", 1)[1][0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in pids if alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, "hunt worker processes outlived their killed parent"

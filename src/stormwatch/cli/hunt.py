@@ -37,6 +37,9 @@ def hunt_cmd(
     workers: int = typer.Option(
         min(2, os.cpu_count() or 1), "--workers", min=1, max=64, help="Scan processes."
     ),
+    errors_file: Path | None = typer.Option(
+        None, "--errors", help="Write every bad record (line, field, reason, first bytes) here as JSONL."
+    ),
     judge_url: str | None = _judge.URL,
     judge_model: str | None = _judge.MODEL,
     judge_key_env: str = _judge.KEY_ENV_OPT,
@@ -49,8 +52,10 @@ def hunt_cmd(
     judge_format: str = _judge.FORMAT,
 ) -> None:
     """Hunt: scan INPUT files into the store (idempotent by event id), then cluster and attribute accounts."""
+    from stormwatch.cli.scan import bad_records_line
     from stormwatch.hunt.demo import summary_table
     from stormwatch.hunt.pipeline import run_hunt
+    from stormwatch.ingest import BadRecordLog, IngestReport
     from stormwatch.store import open_store
 
     con = Console(stderr=True)
@@ -68,15 +73,22 @@ def hunt_cmd(
         response_format=judge_format,
     )
     judge = None
+    bad_log: BadRecordLog | None = None
     try:
+        if errors_file is not None:
+            bad_log = BadRecordLog(errors_file)
         if judge_cfg is not None:
             from stormwatch.detectors.judge import Judge
 
             judge = Judge(judge_cfg)
         st = open_store(store)
+    except OSError as exc:
+        con.print(f"[red]error:[/] --errors {errors_file}: {exc.strerror or exc}")
+        raise typer.Exit(2) from exc
     except StormwatchError as exc:
         con.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+    report = IngestReport(on_bad=bad_log)
     try:
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} events"),
@@ -85,7 +97,7 @@ def hunt_cmd(
             task = progress.add_task("scanning", total=None)
             result = run_hunt(
                 [str(p) for p in inputs], store=st, out_dir=out, since=t_since, until=t_until, fast=fast,
-                workers=workers, progress=lambda n: progress.advance(task, n), judge=judge,
+                workers=workers, progress=lambda n: progress.advance(task, n), judge=judge, report=report,
             )  # fmt: skip
     except StormwatchError as exc:
         con.print(f"[red]error:[/] {exc}")
@@ -94,12 +106,26 @@ def hunt_cmd(
         st.close()
         if judge is not None:
             judge.close()
+        if bad_log is not None:
+            bad_log.close()
     s = result.stats
     con.print(
-        f"scanned {s['scanned']:,} events ({s['bad_records']} bad records skipped); store holds "
-        f"{s['stored_events']:,}; {s['suspicious_accounts']} suspicious accounts, {len(result.clusters)} clusters"
+        f"scanned {s['scanned']:,} events; store holds {s['stored_events']:,}; "
+        f"{s['suspicious_accounts']} suspicious accounts, {len(result.clusters)} clusters"
     )
+    con.print(bad_records_line(report, bad_log), markup=False, highlight=False)
+    shown = [e for e in report.errors if e not in report.damaged][:5]
+    for e in shown:
+        con.print(f"  bad record: {e}", markup=False, highlight=False)
+    if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
+        more = report.bad_records - len(shown) - len(report.damaged)
+        con.print(f"  ({more} more not shown; --errors FILE writes them all)", markup=False, highlight=False)
     if judge is not None:
         con.print(_judge.judge_summary(judge.stats), markup=False, highlight=False)
     Console().print(summary_table(result))
     con.print(f"report: {out / 'report.html'}")
+    if report.damaged:
+        # the hunt ran on what could be read; the exit status must not say every input was read
+        for d in report.damaged:
+            con.print(f"error: damaged input, not read to the end: {d}", markup=False, highlight=False)
+        raise typer.Exit(1)

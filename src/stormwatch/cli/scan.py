@@ -268,11 +268,8 @@ def _summary(
     for e in shown:
         err.print(f"  bad record: {e}", markup=False, highlight=False)
     if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
-        err.print(
-            f"  ({report.bad_records - len(shown)} more not shown; --errors FILE writes them all)",
-            markup=False,
-            highlight=False,
-        )
+        more = report.bad_records - len(shown) - len(report.damaged)
+        err.print(f"  ({more} more not shown; --errors FILE writes them all)", markup=False, highlight=False)
 
 
 def bad_records_line(report: IngestReport, bad_log: BadRecordLog | None) -> str:

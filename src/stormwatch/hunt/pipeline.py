@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
+import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -30,6 +35,7 @@ from stormwatch.store import DuckDBStore
 
 if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
+    from stormwatch.ingest import IngestReport
 
 Scanner = Callable[[Sequence[Event]], list[Verdict]]
 ProgressFn = Callable[[int], None]
@@ -57,11 +63,40 @@ def default_scanner(*, fast: bool = True) -> Scanner:
 
 
 _WORKER_SCANNER: Scanner | None = None
+_PARENT_POLL_S = 0.5
 
 
-def _init_worker(fast: bool) -> None:
+def _init_worker(fast: bool, parent: int) -> None:
     global _WORKER_SCANNER
+    _end_with_parent(parent)
     _WORKER_SCANNER = default_scanner(fast=fast)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Make this worker process exit when the hunt process that started it dies, even by SIGKILL.
+
+    A killed parent never shuts its pool down; its workers would wait on the task queue for ever. Linux
+    delivers SIGKILL at once (prctl PR_SET_PDEATHSIG); a watchdog thread covers other systems and a parent
+    that died before the prctl call.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, owned by someone else (cannot happen for our own parent)
+                pass
+            time.sleep(_PARENT_POLL_S)
+
+    threading.Thread(target=watch, name="stormwatch-parent-watch", daemon=True).start()
 
 
 def _scan_in_worker(events: list[Event]) -> list[Verdict]:
@@ -95,7 +130,8 @@ def scan_into_store(
             if progress:
                 progress(len(batch))
         return n
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(fast,)) as pool:
+    init = (fast, os.getpid())
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
         pending: list[tuple[list[Event], Future[list[Verdict]]]] = []
         for batch in batched(events, batch_size):
             pending.append((batch, pool.submit(_scan_in_worker, batch)))
@@ -310,14 +346,16 @@ def run_hunt(
     link_config: LinkConfig | None = None,
     progress: ProgressFn | None = None,
     judge: Judge | None = None,
+    report: IngestReport | None = None,
 ) -> HuntResult:
     """Read (paths through `stormwatch.ingest`, or events), scan, store, analyse and write the outputs.
 
     `judge` (optional) is consulted on flagged and uncertain events only: those whose risk lies in its band.
+    `report` (optional) receives the ingest counts, bad records and damaged sources of the input paths.
     """
     from stormwatch.ingest import IngestReport, read_events
 
-    report = IngestReport()
+    report = report if report is not None else IngestReport()
     t0 = time.perf_counter()
 
     def events() -> Iterator[Event]:
@@ -336,6 +374,7 @@ def run_hunt(
         scanned=scanned,
         bad_records=report.bad_records,
         bad_by_kind=dict(report.by_kind),
+        damaged_sources=len(report.damaged),
         scan_seconds=round(scan_s, 2),
         stored_events=store.count(),
     )
