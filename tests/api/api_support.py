@@ -75,9 +75,10 @@ class MarkerDetector:
 class UpstreamState:
     """What the fake upstream does next and what it has seen."""
 
-    mode: str = "ok"  # ok | malicious | slow | error500
+    mode: str = "ok"  # ok | malicious | slow | error500 | truncate (close mid-stream) | stall (then hang)
     calls: int = 0
     auth: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
     chunk: int = 12
     delay: float = 3.0
 
@@ -90,6 +91,7 @@ def upstream_app(state: UpstreamState) -> FastAPI:
     async def chat(request: Request) -> Response:
         state.calls += 1
         state.auth.append(request.headers.get("authorization", ""))
+        state.urls.append(str(request.url))
         body = await request.json()
         if state.mode == "slow":
             await asyncio.sleep(state.delay)
@@ -98,7 +100,8 @@ def upstream_app(state: UpstreamState) -> FastAPI:
         text = MALICIOUS_ANSWER if state.mode == "malicious" else BENIGN_ANSWER
         model = body.get("model", "m")
         if body.get("stream"):
-            return StreamingResponse(_sse(text, model, state.chunk), media_type="text/event-stream")
+            sse = _sse(text, model, state.chunk, state.mode, state.delay)
+            return StreamingResponse(sse, media_type="text/event-stream")
         return JSONResponse(
             {
                 "id": "chatcmpl-test",
@@ -115,7 +118,9 @@ def upstream_app(state: UpstreamState) -> FastAPI:
     return app
 
 
-async def _sse(text: str, model: str, size: int) -> AsyncIterator[bytes]:
+async def _sse(
+    text: str, model: str, size: int, mode: str = "ok", delay: float = 3.0
+) -> AsyncIterator[bytes]:
     base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1, "model": model}
     first = {
         **base,
@@ -129,6 +134,10 @@ async def _sse(text: str, model: str, size: int) -> AsyncIterator[bytes]:
         }
         yield f"data: {json.dumps(chunk)}\n\n".encode()
         await asyncio.sleep(0)
+        if i >= len(text) // 2 and mode == "truncate":
+            return  # the connection closes halfway: no finish_reason, no [DONE]
+        if i >= len(text) // 2 and mode == "stall":
+            await asyncio.sleep(delay)  # the upstream goes quiet past the guard's idle timeout
     last = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
     yield f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode()
 

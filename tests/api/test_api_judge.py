@@ -62,7 +62,7 @@ def test_scan_api_lowers_and_raises_uncertain_requests(
     sent = [conversation_text(b) for b in script.requests[before:]]
     assert len(sent) == 2 and all(UNCERTAIN in s for s in sent)
     assert script.auth[-1] == f"Bearer {JUDGE_KEY}"
-    assert wait_for(lambda: any(e.id == "j-2" for e in sink.events))
+    assert wait_for(lambda: any(e.id.endswith(":j-2") for e in sink.events))
     metrics = httpx.get(url + "/metrics", headers=_auth(keys)).text
     assert 'stormwatch_judge_outcomes_total{outcome="raised"}' in metrics
     assert 'stormwatch_judge_outcomes_total{outcome="lowered"}' in metrics

@@ -216,7 +216,12 @@ def test_metrics_and_openapi(guard: Guard) -> None:
     assert 'stormwatch_http_requests_total{route="/v1/chat/completions"' in text
     assert "stormwatch_http_request_seconds_bucket" in text
     assert "stormwatch_verdicts_total" in text
-    spec = httpx.get(guard.url + "/openapi.json").json()
+    # the schema is off by default (issue 16); with --docs it is served behind the key
+    assert httpx.get(guard.url + "/openapi.json").status_code == 401
+    assert httpx.get(guard.url + "/openapi.json", headers=auth).status_code == 404
+    with Served(create_app(settings_for(None, guard.keys, docs=True), engine=make_engine())) as srv:
+        assert httpx.get(srv.url + "/openapi.json").status_code == 401
+        spec = httpx.get(srv.url + "/openapi.json", headers=auth).json()
     assert {"/v1/scan", "/v1/chat/completions", "/healthz", "/metrics"} <= set(spec["paths"])
     body = spec["paths"]["/v1/chat/completions"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"] == "#/components/schemas/ChatCompletionRequest"

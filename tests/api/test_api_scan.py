@@ -24,7 +24,7 @@ def test_minimal_event_gives_one_contract_object(guard: Guard) -> None:
     out = r.json()
     jsonschema.validate(out, SCHEMA)
     assert out["id"] == "s-1" and out["verdict"] == "block" and out["categories"] == ["prompt-injection"]
-    assert wait_for(lambda: any(e.id == "s-1" for e in guard.sink.events))
+    assert wait_for(lambda: any(e.id == f"scan:{guard.keys.key_id}:s-1" for e in guard.sink.events))
 
 
 def test_list_and_batch_shapes(guard: Guard) -> None:
@@ -42,7 +42,7 @@ def test_list_and_batch_shapes(guard: Guard) -> None:
     r = post(guard, {"events": [{"id": "s-4", "prompt": "hello"}]})
     assert r.status_code == 200 and r.json()["verdicts"][0]["id"] == "s-4"
     assert wait_for(
-        lambda: any(e.id == "s-3" and e.metadata.get("campaign") == "x" for e in guard.sink.events)
+        lambda: any(e.id.endswith(":s-3") and e.metadata.get("campaign") == "x" for e in guard.sink.events)
     )
 
 
@@ -75,8 +75,8 @@ def test_batch_bound_413(guard: Guard) -> None:
 def test_secrets_in_scan_input_never_reach_the_event(guard: Guard) -> None:
     r = post(guard, {"id": "sec", "prompt": "hello", "api_key": "sk-live-abc", "team": "blue"})
     assert r.status_code == 200
-    assert wait_for(lambda: any(e.id == "sec" for e in guard.sink.events))
-    stored = [e for e in guard.sink.events if e.id == "sec"]
+    assert wait_for(lambda: any(e.id.endswith(":sec") for e in guard.sink.events))
+    stored = [e for e in guard.sink.events if e.id.endswith(":sec")]
     assert stored[0].metadata == {"team": "blue"}
     assert "sk-live-abc" not in stored[0].model_dump_json()
     r = post(guard, {"id": "big", "messages": [{"role": "user", "content": "x"}] * 300})

@@ -49,7 +49,7 @@ class _Flaky:
         self.events: list[Event] = []
         self.lock = threading.Lock()
 
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
         if self.fail > 0:
             self.fail -= 1
             raise OSError("disk hiccup")

@@ -63,3 +63,23 @@ def test_file_store_persists_and_exports(tmp_path: Path) -> None:
         assert store.designations(["a", "b"]) == {"a": "Storm-0001"}
         assert store.background_prompts(exclude=["zzz"], n=5) == [("prompt 1", 1)]
     assert pq.read_table(tmp_path / "f.parquet").column("account_id").to_pylist() == ["a"]
+
+
+def test_sealed_evidence_is_append_only(tmp_path: Path) -> None:
+    # issue 16: the guard's records are evidence; no later write may turn a block into an allow
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store:
+        assert store.add([_ev(1, "a")], [_vd(1, 0.9)], seal=True) == 1
+        harmless = _ev(1, "b").model_copy(update={"messages": (Message(role="user", content="hi"),)})
+        assert store.add([harmless], [_vd(1, 0.1)], seal=True) == 0  # the first record of an id wins
+        assert store.add([harmless], [_vd(1, 0.1)]) == 0  # an ordinary upsert cannot replace it either
+        assert store.add([_ev(2, "a"), _ev(1, "b")], [_vd(2, 0.2), _vd(1, 0.1)]) == 1  # the rest is written
+    with open_store(path) as store:  # and it holds across reopening
+        assert store.is_sealed("e1") and not store.is_sealed("e2")
+        assert store.add([harmless], [_vd(1, 0.1)]) == 0
+        (row,) = store.account_events(["a"], since=None)[:1]
+        assert (row["id"], row["verdict"], row["prompt"]) == ("e1", "block", "prompt 1")
+        assert sum(len(v) for v in store.findings_for(["e1"]).values()) == 1
+        store.add([_ev(2, "a")], [_vd(2, 0.6)])  # unsealed records stay idempotent upserts
+        assert store.count() == 2
+        assert {r["id"]: r["verdict"] for r in store.account_events(["a"])}["e2"] == "flag"

@@ -27,10 +27,10 @@ from stormwatch import __version__
 from stormwatch.api._convert import events_from_body
 from stormwatch.api._errors import HANDLERS, ApiError
 from stormwatch.api._keys import KeyRecord, KeyRing
-from stormwatch.api._logging import LOGGER
+from stormwatch.api._logging import LOGGER, install_redaction
 from stormwatch.api._metrics import CONTENT_TYPE, Metrics
 from stormwatch.api._proxy import ChatProxy, Upstream
-from stormwatch.api._ratelimit import RateLimiter
+from stormwatch.api._ratelimit import AuthThrottle, RateLimiter
 from stormwatch.api._schemas import (
     ChatCompletionRequest,
     ErrorResponse,
@@ -89,9 +89,14 @@ _bearer = HTTPBearer(
 async def require_key(
     request: Request, creds: HTTPAuthorizationCredentials | None = Security(_bearer)
 ) -> KeyRecord:
-    """Authenticate the bearer key and apply its rate limit (401 / 429)."""
+    """Authenticate the bearer key and apply its rate limit (401 / 429).
+
+    The middleware has already checked the key before the body was read; its record is reused here.
+    """
     g = _guard(request)
-    rec = g.keyring.verify(creds.credentials) if creds is not None else None
+    rec: KeyRecord | None = getattr(request.state, "key_record", None)
+    if rec is None:
+        rec = g.keyring.verify(creds.credentials) if creds is not None else None
     if rec is None:
         g.metrics.auth_failures.inc()
         raise ApiError(
@@ -114,13 +119,67 @@ async def require_key(
     return rec
 
 
-class GuardMiddleware:
-    """Bounds the body while reading it (413), tags a request id, times, counts and logs every request."""
+def _unauthorized() -> ApiError:
+    return ApiError(
+        401,
+        "Missing or invalid API key: send 'Authorization: Bearer <key>'.",
+        code="invalid_api_key",
+        headers={"www-authenticate": "Bearer"},
+    )
 
-    def __init__(self, app: ASGIApp, *, max_body: int, metrics: Metrics) -> None:
+
+class GuardMiddleware:
+    """Caps requests in flight (503), throttles addresses that fail to authenticate (429), checks the key
+    before reading the body (401), bounds the body while reading it (413), tags a request id, times,
+    counts and logs every request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        metrics: Metrics,
+        keyring: KeyRing | None = None,
+        throttle: AuthThrottle | None = None,
+        max_in_flight: int = 512,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.metrics = metrics
+        self.keyring = keyring
+        self.throttle = throttle
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    def _authenticate(
+        self, scope: Scope, headers: dict[bytes, bytes], state: dict[str, Any]
+    ) -> ApiError | None:
+        """None when the request carries a valid key (kept in `state`), else the error to answer."""
+        if self.keyring is None:
+            return None
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        if self.throttle is not None:
+            wait = self.throttle.blocked(address)
+            if wait > 0:
+                self.metrics.auth_throttled.inc()
+                return ApiError(
+                    429,
+                    f"Too many failed authentications from this address; retry in {wait:.0f} s.",
+                    type="requests",
+                    code="auth_throttled",
+                    headers={"retry-after": str(max(1, math.ceil(wait)))},
+                )
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        rec = self.keyring.verify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if rec is None:
+            self.metrics.auth_failures.inc()
+            if self.throttle is not None:
+                self.throttle.failed(address)
+            return _unauthorized()
+        state["key_record"] = rec
+        state["key_id"] = rec.id
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry."""
@@ -141,7 +200,27 @@ class GuardMiddleware:
                 msg["headers"] = [*msg.get("headers", []), (b"x-request-id", rid.encode())]
             await send(msg)
 
+        open_route = scope.get("path") in _OPEN_PATHS
+        if not open_route and self.in_flight >= self.max_in_flight:
+            self.metrics.overloaded.inc()
+            busy = ApiError(
+                503,
+                "The guard is at its limit of requests in flight; retry shortly.",
+                type="server_error",
+                code="overloaded",
+                headers={"retry-after": "1"},
+            )
+            await busy.response()(scope, receive, send_tagged)
+            self._observe(scope, state, 503, time.perf_counter() - t0)
+            return
+        if not open_route:
+            self.in_flight += 1
         try:
+            if not open_route:
+                refused = self._authenticate(scope, headers, state)
+                if refused is not None:  # answered before one byte of the body is read
+                    await refused.response()(scope, receive, send_tagged)
+                    return
             if scope["method"] in _BODY_METHODS:
                 body = await self._read_body(headers, receive)
                 if body is None:
@@ -153,6 +232,8 @@ class GuardMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_tagged)
         finally:
+            if not open_route:
+                self.in_flight -= 1
             self._observe(scope, state, status["code"], time.perf_counter() - t0)
 
     async def _read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
@@ -192,6 +273,9 @@ class GuardMiddleware:
         )
 
 
+#: Paths answered without a key and outside the in-flight cap (liveness must answer under load).
+_OPEN_PATHS = frozenset({"/healthz"})
+
 _LOG_FIELDS = (
     "request_id",
     "key_id",
@@ -204,6 +288,15 @@ _LOG_FIELDS = (
     "events",
     "prompt",
 )
+
+
+def scoped_id(key_id: str, client_id: str) -> str:
+    """The store id of an event a client sent to /v1/scan: its id inside the sending key's namespace.
+
+    So no client can name (and so replace or shadow) a record of the proxy (`gw-...`) or of another key;
+    and the store keeps the first record of each id (sealed), so not even the same key can rewrite one.
+    """
+    return f"scan:{key_id}:{client_id}"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -244,8 +337,9 @@ def create_app(
         engine = Engine.default(fast=not settings.full, policy=Policy.load(settings.policy), judge=judge)
     elif judge is not None and engine.judge is None:
         engine.judge = judge  # an injected engine (tests, benchmarks) gets the configured judge
-    screener = Screener(engine, metrics, inline_chars=settings.inline_chars())
+    screener = Screener(engine, metrics, inline_chars=settings.inline_chars(), threads=settings.scan_threads)
     keyring = KeyRing(settings.keys_file)
+    install_redaction()  # httpx logs each upstream URL: mask credentials and query values in it
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -298,8 +392,21 @@ def create_app(
         '`Authorization: Bearer <key>`; errors are OpenAI-style `{"error": {message, type, code, param}}`.',
         lifespan=lifespan,
         exception_handlers=HANDLERS,
+        # the schema maps the whole surface: off unless asked for, and then behind the key like the rest
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.docs else None,
     )
-    app.add_middleware(GuardMiddleware, max_body=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        GuardMiddleware,
+        max_body=settings.max_body_bytes,
+        metrics=metrics,
+        keyring=keyring,
+        throttle=AuthThrottle(
+            burst=settings.auth_failure_burst, per_s=settings.auth_failures_per_minute / 60.0
+        ),
+        max_in_flight=settings.max_in_flight,
+    )
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
@@ -324,7 +431,7 @@ def create_app(
         tags=["scan"],
         openapi_extra=_body_schema("ScanRequest"),
     )
-    async def scan(request: Request, _: KeyRecord = Depends(require_key)) -> JSONResponse:
+    async def scan(request: Request, key: KeyRecord = Depends(require_key)) -> JSONResponse:
         """Scan one event, a list or `{"events": [...]}` (the `stormwatch scan` contract); same shape back."""
         g = _guard(request)
         try:
@@ -340,7 +447,8 @@ def create_app(
         request.state.events = len(events)
         verdicts = await g.screener.scan(events, phase="scan") if events else []
         for ev, v in zip(events, verdicts, strict=True):
-            await g.writer.submit(ev, v)
+            sid = scoped_id(key.id, ev.id)
+            await g.writer.submit(ev.model_copy(update={"id": sid}), v.model_copy(update={"id": sid}))
         out = [v.contract() for v in verdicts]
         payload: Any = out[0] if shape == "one" else out if shape == "list" else {"verdicts": out}
         return JSONResponse(payload)

@@ -63,6 +63,20 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.detector_errors = Counter(
+            "stormwatch_detector_errors",
+            "Detector calls that raised (the verdict names the detector; the policy decides the outcome).",
+            ["detector"],
+            registry=r,
+        )
+        self.overloaded = Counter(
+            "stormwatch_overloaded", "Requests refused 503 because the in-flight cap was reached.", registry=r
+        )
+        self.auth_throttled = Counter(
+            "stormwatch_auth_throttled",
+            "Requests refused 429 because their address failed to authenticate too often.",
+            registry=r,
+        )
         self.store_queue = Gauge(
             "stormwatch_store_queue_depth", "Records waiting for the store writer.", registry=r
         )

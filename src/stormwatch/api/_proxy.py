@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -46,8 +47,12 @@ class Upstream:
             follow_redirects=False,
         )
         self._headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        basic = settings.upstream_basic_auth()
         if settings.upstream_api_key is not None:
             self._headers["authorization"] = f"Bearer {settings.upstream_api_key.get_secret_value()}"
+        elif basic is not None:  # user:pass@ of --upstream-url: a header, never part of a logged URL
+            token = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode("ascii")
+            self._headers["authorization"] = f"Basic {token}"
 
     async def aclose(self) -> None:
         """Close pooled connections."""
@@ -193,17 +198,22 @@ def _answer_text(data: Any) -> str:
     return "\n".join(out)
 
 
-def _delta_text(payload: str) -> str:
+def _delta_text(payload: str) -> tuple[str, bool]:
+    """The text a stream chunk adds and whether it carries a final `finish_reason`."""
     try:
         data = json.loads(payload)
-    except ValueError:
-        return ""
+    except (ValueError, RecursionError):
+        return "", False
     out: list[str] = []
+    finished = False
     for ch in data.get("choices", []) if isinstance(data, dict) else []:
-        delta = ch.get("delta") if isinstance(ch, dict) else None
+        if not isinstance(ch, dict):
+            continue
+        delta = ch.get("delta")
         if isinstance(delta, dict):
             _collect(delta, out)
-    return "".join(out)
+        finished = finished or bool(ch.get("finish_reason"))
+    return "".join(out), finished
 
 
 def _collect(msg: dict[str, Any], out: list[str]) -> None:
@@ -361,14 +371,17 @@ class ChatProxy:
         pending: list[bytes] = []
         full, final = event, verdict
         outcome = "disconnected"  # until the stream ends one of the known ways
+        ended = False  # the upstream said the answer is over: `[DONE]` or a final finish_reason
         try:
             async for line in resp.aiter_lines():
                 if not line.startswith("data:"):
                     continue
                 payload = line[5:].strip()
                 if payload == "[DONE]":
+                    ended = True
                     break
-                delta = _delta_text(payload)
+                delta, finished = _delta_text(payload)
+                ended = ended or finished
                 pending.append(b"data: " + payload.encode() + b"\n\n")
                 if delta:
                     acc.append(delta)
@@ -388,8 +401,9 @@ class ChatProxy:
                     yield b"".join(pending)
                     pending.clear()
             if outcome != "cut":
-                outcome = "complete"
-            if outcome == "complete" and n > scanned:
+                # a close without [DONE] and without a final finish_reason is an answer cut short upstream
+                outcome = "complete" if ended else "upstream_truncated"
+            if outcome != "cut" and n > scanned:
                 full, final = await self.screener.screen_output(event, verdict, "".join(acc))
                 if final.verdict == "block":
                     outcome = "cut"
@@ -402,10 +416,15 @@ class ChatProxy:
                 return
             if pending:
                 yield b"".join(pending)
+            if outcome == "upstream_truncated":
+                self.metrics.upstream_errors.labels("truncated").inc()
+                msg = "the upstream closed the stream before the answer ended (no [DONE], no finish_reason)"
+                body = error_body(msg, type="upstream_error", code="upstream_truncated")
+                yield b"data: " + json.dumps(body).encode() + b"\n\n"
             yield _DONE
         except (httpx.HTTPError, TimeoutError) as exc:
             err = self.upstream.failure(exc)
-            outcome = f"upstream_{err.code}"
+            outcome = err.code or "upstream_error"  # the codes already read upstream_timeout, upstream_error
             yield (
                 b"data: "
                 + json.dumps(error_body(err.message, type=err.type, code=err.code)).encode()

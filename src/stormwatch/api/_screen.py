@@ -15,10 +15,19 @@ from stormwatch.models import Event, Evidence, Finding, Verdict
 class Screener:
     """Scans requests, batches and (growing) answers with one shared engine."""
 
-    def __init__(self, engine: Engine, metrics: Metrics, *, inline_chars: int = 0) -> None:
+    def __init__(self, engine: Engine, metrics: Metrics, *, inline_chars: int = 0, threads: int = 8) -> None:
         self.engine = engine
         self.metrics = metrics
         self.inline_chars = inline_chars
+        self.threads = threads
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def _pool(self) -> anyio.CapacityLimiter:
+        # Detection gets its own bounded set of worker threads: a flood of large scans queues here instead
+        # of taking every thread anyio has (the store writer's backpressure and file I/O need some too).
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return self._limiter
 
     def warm_up(self) -> None:
         """Run one scan so lazy models and caches load before the first request."""
@@ -30,11 +39,19 @@ class Screener:
         if self._inline(sum(_chars(e) for e in events)):
             verdicts = self.engine.scan_batch(list(events))
         else:
-            verdicts = await anyio.to_thread.run_sync(self.engine.scan_batch, list(events))
+            verdicts = await anyio.to_thread.run_sync(
+                self.engine.scan_batch, list(events), limiter=self._pool()
+            )
         self.metrics.scan_seconds.labels(phase).observe(time.perf_counter() - t0)
         for v in verdicts:
             self.metrics.verdicts.labels(phase, v.verdict).inc()
+            self._count_errors(v)
         return verdicts
+
+    def _count_errors(self, verdict: Verdict) -> None:
+        for f in verdict.findings:
+            if f.error:
+                self.metrics.detector_errors.labels(f.detector).inc()
 
     async def screen_output(
         self, request: Event, request_verdict: Verdict, text: str
@@ -44,7 +61,9 @@ class Screener:
         if self._inline(len(text)):
             out = self._exchange(request, request_verdict, text)
         else:
-            out = await anyio.to_thread.run_sync(self._exchange, request, request_verdict, text)
+            out = await anyio.to_thread.run_sync(
+                self._exchange, request, request_verdict, text, limiter=self._pool()
+            )
         self.metrics.scan_seconds.labels("response").observe(time.perf_counter() - t0)
         return out
 
@@ -64,6 +83,9 @@ class Screener:
         )
         shift = len(request.messages)
         found = [_shift(f, shift) for f in self.engine.findings(answer)]
+        for f in found:
+            if f.error:
+                self.metrics.detector_errors.labels(f.detector).inc()
         full = request.model_copy(update={"response": text})
         verdict = self.engine.decide(full, [*request_verdict.findings, *found])
         return full, verdict

@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from stormwatch.api._logging import redact
 from stormwatch.detectors.judge import JudgeConfig
 
 UPSTREAM_KEY_ENV = "STORMWATCH_UPSTREAM_API_KEY"
@@ -54,6 +56,32 @@ class Settings(BaseModel):
     judge: JudgeConfig | None = Field(
         default=None, description="Optional judge for requests in the uncertain band (off by default)."
     )
+    max_in_flight: int = Field(
+        default=512, ge=1, description="Requests served at once; more are refused 503 with Retry-After."
+    )
+    scan_threads: int = Field(default=8, ge=1, description="Worker threads that run detection.")
+    auth_failure_burst: int = Field(
+        default=10, ge=1, description="Failed authentications an address may make before it is throttled."
+    )
+    auth_failures_per_minute: float = Field(
+        default=10.0, gt=0, description="Failed authentications per minute an address regains."
+    )
+    docs: bool = Field(
+        default=False, description="Serve /docs, /redoc and /openapi.json (behind the key like every route)."
+    )
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _check_upstream(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = httpx.URL(value)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise ValueError(f"not a valid URL: {redact(value)}") from exc
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"expected an http(s) URL with a host, got {redact(value)}")
+        return value
 
     @classmethod
     def from_env(cls, **values: Any) -> Settings:
@@ -70,7 +98,21 @@ class Settings(BaseModel):
         return 0 if self.full else 2000
 
     def chat_url(self) -> str | None:
-        """The upstream chat-completions URL, or None when no upstream is configured."""
+        """The upstream chat-completions URL (query kept, credentials taken out), or None when none is set.
+
+        `/chat/completions` is appended to the path, not to the whole text, so a query string survives.
+        """
         if not self.upstream_url:
             return None
-        return self.upstream_url.rstrip("/") + "/chat/completions"
+        url = httpx.URL(self.upstream_url)
+        path = url.path.rstrip("/") + "/chat/completions"
+        return str(url.copy_with(path=path, username=None, password=None))
+
+    def upstream_basic_auth(self) -> tuple[str, str] | None:
+        """`user:password@` of the upstream URL, sent as a Basic authorization header instead of in the URL."""
+        if not self.upstream_url:
+            return None
+        url = httpx.URL(self.upstream_url)
+        if not url.username and not url.password:
+            return None
+        return url.username, url.password

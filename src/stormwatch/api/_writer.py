@@ -27,8 +27,8 @@ Record = tuple[Event, Verdict]
 class RecordSink(Protocol):
     """Where screened events go: the store interface's write half."""
 
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
-        """Write events with their verdicts."""
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
+        """Write events with their verdicts; sealed ones (the guard's evidence) are never replaced."""
         ...
 
     def close(self) -> None:
@@ -39,7 +39,7 @@ class RecordSink(Protocol):
 class NullSink:
     """Records nothing (no --store given)."""
 
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
         """Discard the records."""
         return len(events)
 
@@ -55,8 +55,12 @@ class MemorySink:
         self.verdicts: list[Verdict] = []
         self.closed = False
 
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
-        """Append the records."""
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
+        """Append the records (sealed ones only when their id is new, as the store does)."""
+        if seal:
+            known = {e.id for e in self.events}
+            pairs = [(e, v) for e, v in zip(events, verdicts, strict=True) if e.id not in known]
+            events, verdicts = [e for e, _ in pairs], [v for _, v in pairs]
         self.events.extend(events)
         self.verdicts.extend(verdicts)
         return len(events)
@@ -181,7 +185,7 @@ class StoreWriter:
         delay = 0.05
         for attempt in range(self.retries + 1):
             try:
-                self.sink.add(events, verdicts)
+                self.sink.add(events, verdicts, seal=True)  # what the guard saw and decided is evidence
             except Exception:
                 if self.on_error is not None:
                     self.on_error()

@@ -36,6 +36,13 @@ def serve_cmd(
     holdback: bool = typer.Option(
         False, "--stream-holdback", help="Release streamed text only after it has been scanned."
     ),
+    docs: bool = typer.Option(
+        False, "--docs", help="Serve /docs, /redoc and /openapi.json (behind the key; off by default)."
+    ),
+    max_in_flight: int = typer.Option(
+        512, "--max-in-flight", min=1, help="Requests served at once; more are answered 503 + Retry-After."
+    ),
+    scan_threads: int = typer.Option(8, "--scan-threads", min=1, max=256, help="Threads that run detection."),
     judge_url: str | None = _judge.URL,
     judge_model: str | None = _judge.MODEL,
     judge_key_env: str = _judge.KEY_ENV_OPT,
@@ -49,9 +56,10 @@ def serve_cmd(
 ) -> None:
     """Run the real-time guard: POST /v1/scan, POST /v1/chat/completions, GET /healthz, GET /metrics."""
     import uvicorn
+    from pydantic import ValidationError
 
     from stormwatch.api import Settings, create_app
-    from stormwatch.api._logging import setup_json_logging
+    from stormwatch.api._logging import redact, setup_json_logging
 
     keys = keys_file or (Path(os.environ[KEYS_ENV]) if os.environ.get(KEYS_ENV) else None)
     if keys is None or not keys.is_file():
@@ -85,8 +93,15 @@ def serve_cmd(
             log_prompts=log_prompts,
             stream_holdback=holdback,
             judge=judge,
+            docs=docs,
+            max_in_flight=max_in_flight,
+            scan_threads=scan_threads,
         )
         app = create_app(settings)
+    except ValidationError as exc:  # e.g. an --upstream-url that is not a URL (named without its secrets)
+        first = exc.errors(include_url=False)[0]
+        typer.echo(f"error: {'.'.join(map(str, first['loc']))}: {redact(first['msg'])}", err=True)
+        raise typer.Exit(2) from exc
     except StormwatchError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -1,4 +1,5 @@
-"""DuckDB backend of the store: one file (or memory), upserts by event id through Arrow batches."""
+"""DuckDB backend of the store: one file (or memory), upserts by event id through Arrow batches; sealed
+records (the guard's evidence) are append-only."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS findings (
     PRIMARY KEY (event_id, idx)
 );
 CREATE TABLE IF NOT EXISTS designations (account_id VARCHAR PRIMARY KEY, designation VARCHAR);
+CREATE TABLE IF NOT EXISTS sealed (id VARCHAR PRIMARY KEY);
 """
 
 _EV_SCHEMA = pa.schema(
@@ -135,12 +137,30 @@ class DuckDBStore:
             raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
 
     # -- writing -----------------------------------------------------------------------------------
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
-        """Upsert events and their verdicts (matched by id); returns the number of events written."""
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
+        """Upsert events and their verdicts (matched by id); returns the number of events written.
+
+        A sealed record is evidence (what the guard saw and decided): it is never replaced. `seal=True`
+        writes only ids the store does not hold yet (the first record of an id wins) and seals them;
+        `seal=False` (ingest, re-runs over the same files: idempotent) replaces any record but a sealed one.
+        """
         last_ev: dict[str, Event] = {e.id: e for e in events}  # last one wins inside a batch too
         last_vd: dict[str, Verdict] = {v.id: v for v in verdicts}
+        if seal:  # first one wins inside a sealed batch, as across batches
+            last_ev = {}
+            for e in events:
+                last_ev.setdefault(e.id, e)
+            last_vd = {}
+            for v in verdicts:
+                last_vd.setdefault(v.id, v)
         if not last_ev and not last_vd:
             return 0
+        kept = self._writable(set(last_ev) | set(last_vd), seal=seal)
+        if len(kept) < len(last_ev) + len(last_vd):
+            last_ev = {k: e for k, e in last_ev.items() if k in kept}
+            last_vd = {k: v for k, v in last_vd.items() if k in kept}
+            if not last_ev and not last_vd:
+                return 0
         ev_rows: dict[str, list[Any]] = {name: [] for name in _EV_SCHEMA.names}
         for e in last_ev.values():
             ev_rows["id"].append(e.id)
@@ -193,6 +213,10 @@ class DuckDBStore:
                 con.execute("DELETE FROM findings WHERE event_id IN (SELECT id FROM _vd)").fetchall()
                 con.execute("INSERT OR REPLACE INTO verdicts SELECT * FROM _vd").fetchall()
                 con.execute("INSERT INTO findings SELECT * FROM _fd").fetchall()
+            if seal:
+                con.execute(
+                    "INSERT OR IGNORE INTO sealed SELECT id FROM _ev UNION SELECT id FROM _vd"
+                ).fetchall()
             con.execute("COMMIT").fetchall()
         except duckdb.Error as exc:
             con.execute("ROLLBACK").fetchall()
@@ -201,6 +225,27 @@ class DuckDBStore:
             for name in ("_ev", "_vd", "_fd"):
                 con.unregister(name)
         return len(last_ev)
+
+    def _writable(self, ids: set[str], *, seal: bool) -> set[str]:
+        """The ids of `ids` this write may touch: never a sealed one; with `seal`, only ones not stored."""
+        con = self._con
+        con.register("_ids", pa.table({"id": pa.array(sorted(ids), pa.string())}))
+        try:
+            sql = "SELECT s.id FROM sealed s JOIN _ids USING (id)"
+            if seal:
+                sql += " UNION SELECT e.id FROM events e JOIN _ids USING (id)"
+                sql += " UNION SELECT v.id FROM verdicts v JOIN _ids USING (id)"
+            taken = {str(r[0]) for r in con.execute(sql).fetchall()}
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: read failed: {exc}") from exc
+        finally:
+            con.unregister("_ids")
+        return ids - taken
+
+    def is_sealed(self, event_id: str) -> bool:
+        """Whether the record of this id is sealed evidence (written by the guard; never replaced)."""
+        rows = self._con.execute("SELECT count(*) FROM sealed WHERE id = ?", [event_id]).fetchall()
+        return bool(rows and rows[0][0])
 
     # -- reading -----------------------------------------------------------------------------------
     def count(self) -> int:

@@ -23,10 +23,14 @@ LINK_METADATA_KEYS: tuple[str, ...] = (
 
 @runtime_checkable
 class Store(Protocol):
-    """Events, verdicts and findings keyed by event id; re-adding an event replaces it (idempotent)."""
+    """Events, verdicts and findings keyed by event id; re-adding an event replaces it (idempotent) unless
+    it is sealed evidence, which is append-only."""
 
-    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict]) -> int:
-        """Upsert events and their verdicts (matched by id); returns the number of events written."""
+    def add(self, events: Sequence[Event], verdicts: Sequence[Verdict], *, seal: bool = False) -> int:
+        """Upsert events and their verdicts (matched by id); returns the number of events written.
+
+        Sealed records are never replaced; `seal=True` writes only new ids and seals them (evidence).
+        """
         ...
 
     def count(self) -> int:
