@@ -8,6 +8,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from stormwatch.detectors.rules._re2 import Translated, compile_re2, lit, translate
 from stormwatch.detectors.rules._schema import (
     AllPattern,
     AnyPattern,
@@ -31,18 +32,47 @@ MAX_SPANS = 64
 # Length-preserving folds applied before lowercasing, so typographic variants match plain ASCII rules.
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _TOKEN_RE = re.compile(r"\S+")
+_BLOCK = 512
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def _utf8_chars(data: bytes) -> int:
+    """Code points in a UTF-8 byte string (bytes that are not continuation bytes)."""
+    return len(data.translate(None, _CONTINUATION))
 
 
 class TurnText:
     """A turn's text and its normalized form (folded, lowercased, whitespace collapsed) with offset mapping."""
 
-    __slots__ = ("_map", "norm", "original")
+    __slots__ = ("_blocks", "_bytes", "_map", "norm", "original")
 
     def __init__(self, original: str) -> None:
         self.original = original
         low = original.translate(_FOLD).lower()
         self.norm = " ".join(low.split())
         self._map: tuple[list[int], list[int]] | list[int] | None = None
+        self._bytes: bytes | None = None
+        self._blocks: list[int] | None = None
+
+    @property
+    def norm_bytes(self) -> bytes:
+        """`norm` as UTF-8, the form RE2 scans (encoded once per turn)."""
+        if self._bytes is None:
+            self._bytes = self.norm.encode("utf-8", "surrogatepass")
+        return self._bytes
+
+    def char_offset(self, byte_offset: int) -> int:
+        """The offset in `norm` of a byte offset into `norm_bytes` (linear set-up, then constant per call)."""
+        data = self.norm_bytes
+        if len(data) == len(self.norm):
+            return byte_offset
+        if self._blocks is None:
+            counts = [0]
+            for b in range(0, len(data), _BLOCK):
+                counts.append(counts[-1] + _utf8_chars(data[b : b + _BLOCK]))
+            self._blocks = counts
+        k = byte_offset // _BLOCK
+        return self._blocks[k] + _utf8_chars(data[k * _BLOCK : byte_offset])
 
     def _build_map(self) -> tuple[list[int], list[int]] | list[int]:
         low = self.original.translate(_FOLD).lower()
@@ -307,59 +337,111 @@ class Matcher:
         raise NotImplementedError
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+class Re2Pattern:
+    """A compiled RE2 pattern and the marker groups that give the real span inside a match."""
 
+    __slots__ = ("approximate", "ends", "pattern", "reject_after", "rx", "starts")
 
-def _finditer(rx: re.Pattern[str], text: str, lead: str = "") -> list[Span]:
-    """Match spans; `lead` re-applies a leading boundary stripped from the regex ("b": \\b, "w": no alnum before).
+    def __init__(self, t: Translated, reject_after: Re2Pattern | None = None) -> None:
+        self.pattern = t.pattern
+        self.rx: Any = compile_re2(t.pattern)
+        self.starts = t.start_groups
+        self.ends = t.end_groups
+        self.approximate = t.approximate
+        self.reject_after = reject_after
 
-    Stripping the leading assertion lets CPython use its fast literal/charset prefix scan; checking it on
-    each candidate afterwards (and retrying one character later on failure) gives the same matches.
-    """
-    out: list[Span] = []
-    pos, n = 0, len(text)
-    search = rx.search
-    while pos <= n:
-        m = search(text, pos)
-        if m is None:
-            break
-        s = m.start()
-        if lead and s > 0:
-            before = text[s - 1]
-            ok = not before.isalnum() if lead == "w" else _is_word(before) != (s < n and _is_word(text[s]))
-            if not ok:
-                pos = s + 1
+    def matches_at(self, data: bytes, pos: int) -> bool:
+        """Whether the pattern matches starting exactly at byte `pos` (anchored; linear in the match)."""
+        if self.starts and pos > 0:
+            back = pos - 1
+            while back > 0 and 0x80 <= data[back] < 0xC0:
+                back -= 1
+            m = self.rx.match(data, back)
+            if m is not None and any(m.start(g) == pos for g in self.starts):
+                return True
+        m = self.rx.match(data, pos)
+        return m is not None and next((m.start(g) for g in self.starts if m.start(g) >= 0), m.start()) == pos
+
+    def spans(self, text: TurnText) -> list[Span]:
+        """Match spans in `text.norm`, left to right without overlap, at most MAX_SPANS (linear time)."""
+        data = text.norm_bytes
+        n = len(data)
+        out: list[Span] = []
+        search = self.rx.search
+        pos = last_end = rejected = 0
+        while pos <= n:
+            m = search(data, pos)
+            if m is None:
+                break
+            s = next((m.start(g) for g in self.starts if m.start(g) >= 0), m.start())
+            e = next((m.start(g) for g in self.ends if m.start(g) >= 0), m.end())
+            if s < last_end:  # reached back into the previous match (only after backing up below)
+                pos = last_end
                 continue
-        out.append(m.span())
-        if len(out) >= MAX_SPANS:
-            break
-        pos = m.end() if m.end() > s else s + 1
-    return out
+            if self.reject_after is not None and self.reject_after.matches_at(data, e):
+                rejected += 1  # a negative lookahead's case: try again one character later, boundedly
+                if rejected > _MAX_REJECTED:
+                    break
+                pos = max(m.start(), s) + _char_len(data, max(m.start(), s))
+                continue
+            out.append((s, e))
+            if len(out) >= MAX_SPANS:
+                break
+            last_end = e
+            nxt = e if e > s else e + _char_len(data, e)
+            if self.starts and e > s:
+                # A leading boundary consumes the character before the real match: let it see the last
+                # character of this match (which is why a later match may start inside; skipped above).
+                back = e - 1
+                while back > 0 and 0x80 <= data[back] < 0xC0:
+                    back -= 1
+                pos = back if back > m.start() else nxt
+            else:
+                pos = nxt
+        if len(data) != len(text.norm):
+            return [(text.char_offset(a), text.char_offset(b)) for a, b in out]
+        return out
+
+
+_MAX_REJECTED = 4 * MAX_SPANS
+
+
+def _char_len(data: bytes, at: int) -> int:
+    if at >= len(data):
+        return 1
+    lead = data[at]
+    return 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 _SPACED_SCRIPT_MAX = 0x052F  # Latin, Greek, Cyrillic: scripts where word boundaries are spaces.
 
 
-def _keyword_units(kw: str) -> tuple[bool, list[str]]:
-    """(needs a leading word boundary, regex units) for one keyword; units share prefixes in a trie."""
+_ALNUM = r"\pL\pN"
+_SEPARATOR = r"[\t-\r\x{1c}-\x{20}\x{85}\pZ_\x{2d}]?"
+
+
+def _keyword_units(kw: str) -> tuple[bool, str, list[str]]:
+    """(needs no letter or digit before, what may follow, RE2 units) for one keyword.
+
+    What may follow: "bound" (no letter or digit), "prefix" (the rest of a word, for `word*`), "any".
+    """
     raw = kw.strip().lower()
     prefix = raw.endswith("*")
     core = raw.rstrip("*").strip()
     units: list[str] = []
     for i, part in enumerate(core.split()):
         if i:
-            units.append(r"[\s_-]?")
-        units.extend(re.escape(ch) for ch in part)
+            units.append(_SEPARATOR)
+        units.extend(lit(ord(ch)) for ch in part)
     head, tail = core[0], core[-1]
     pre = head.isalnum() and ord(head) <= _SPACED_SCRIPT_MAX
+    post = "any"
     if prefix:
-        post = r"[^\W_]*" if ord(tail) <= _SPACED_SCRIPT_MAX else ""
-    else:
-        post = r"(?![^\W_])" if tail.isalnum() and ord(tail) <= _SPACED_SCRIPT_MAX else ""
-    if post:
-        units.append(post)
-    return pre, units
+        if ord(tail) <= _SPACED_SCRIPT_MAX:
+            units.append(f"[{_ALNUM}]*")
+    elif tail.isalnum() and ord(tail) <= _SPACED_SCRIPT_MAX:
+        post = "bound"
+    return pre, post, units
 
 
 def _trie_regex(seqs: list[list[str]]) -> str:
@@ -383,14 +465,25 @@ def _trie_regex(seqs: list[list[str]]) -> str:
     return build(root)
 
 
-def keywords_regex(keywords: list[str]) -> tuple[str, str]:
-    """Regexes (needing a leading word boundary, free) for a keyword list; '*' suffix = word prefix."""
-    bounded: list[list[str]] = []
-    free: list[list[str]] = []
+def keywords_re2(keywords: list[str]) -> list[Translated]:
+    """RE2 patterns for a keyword list ('*' suffix = word prefix), one per kind of edge the keywords need."""
+    groups: dict[tuple[bool, str], list[list[str]]] = {}
     for kw in sorted({k.strip().lower() for k in keywords}):
-        pre, units = _keyword_units(kw)
-        (bounded if pre else free).append(units)
-    return (_trie_regex(bounded) if bounded else ""), (_trie_regex(free) if free else "")
+        pre, post, units = _keyword_units(kw)
+        groups.setdefault((pre, post), []).append(units)
+    out: list[Translated] = []
+    for (pre, post), seqs in sorted(groups.items()):
+        body = _trie_regex(seqs)
+        starts: tuple[int, ...] = ()
+        ends: tuple[int, ...] = ()
+        if pre:
+            body = f"(?:\\A|[^{_ALNUM}])()" + body
+            starts = (1,)
+        if post == "bound":
+            body = body + f"()(?:[^{_ALNUM}]|\\z)"
+            ends = (len(starts) + 1,)
+        out.append(Translated(body, starts, ends))
+    return out
 
 
 class KeywordsMatcher(Matcher):
@@ -398,46 +491,47 @@ class KeywordsMatcher(Matcher):
 
     def __init__(self, p: KeywordsPattern) -> None:
         kws = sorted({k.strip().lower() for k in p.keywords}, key=len, reverse=True)
-        bounded, free = keywords_regex(kws)
-        self.rx_bounded = re.compile(bounded) if bounded else None
-        self.rx_free = re.compile(free) if free else None
+        self.patterns = [Re2Pattern(t) for t in keywords_re2(kws)]
         self.anchors = f_lits(set().union(*(_keyword_anchors(k) for k in kws)))
         self.label = "keywords"
 
     def spans(self, ctx: TurnContext) -> list[Span]:
         """Spans of keyword hits."""
-        text = ctx.text.norm
-        out = _finditer(self.rx_bounded, text, "w") if self.rx_bounded is not None else []
-        if self.rx_free is not None:
-            out = sorted(out + _finditer(self.rx_free, text))[:MAX_SPANS]
-        return out
+        if len(self.patterns) == 1:
+            return self.patterns[0].spans(ctx.text)
+        out: list[Span] = []
+        for rx in self.patterns:
+            out.extend(rx.spans(ctx.text))
+        return sorted(out)[:MAX_SPANS]
+
+
+_FLAGS = {"dotall": re.DOTALL, "multiline": re.MULTILINE, "verbose": re.VERBOSE, "ascii": re.ASCII}
+
+
+def regex_flags(names: list[str]) -> int:
+    """Python `re` flags for a pattern's `flags:` list."""
+    flags = 0
+    for f in names:
+        flags |= _FLAGS[f]
+    return flags
 
 
 class RegexMatcher(Matcher):
-    """A regular expression, run on lowercased text (so compiled without re.IGNORECASE)."""
+    """A rule regex (Python syntax) run by RE2 on lowercased text, in time linear in the text."""
 
     def __init__(self, p: RegexPattern) -> None:
-        flags = 0
-        for f in p.flags:
-            flags |= {
-                "dotall": re.DOTALL,
-                "multiline": re.MULTILINE,
-                "verbose": re.VERBOSE,
-                "ascii": re.ASCII,
-            }[f]
+        flags = regex_flags(list(p.flags))
         src = lower_regex(p.regex)
-        self.lead = ""
-        if src.startswith("\\b") and not src.startswith("\\b|"):
-            parsed = _sre_p.parse(src, flags)
-            if parsed.data and parsed.data[0] == (_sre_c.AT, _sre_c.AT_BOUNDARY) and len(parsed.data) > 1:
-                src, self.lead = src[2:], "b"
-        self.rx = re.compile(src, flags)
+        unless = None
+        if p.unless_followed_by is not None:
+            unless = Re2Pattern(translate(lower_regex(p.unless_followed_by), flags))
+        self.rx = Re2Pattern(translate(src, flags), unless)
         self.anchors = regex_formula(_sre_p.parse(src, flags))
         self.label = "regex"
 
     def spans(self, ctx: TurnContext) -> list[Span]:
         """Spans of regex matches."""
-        return _finditer(self.rx, ctx.text.norm, self.lead)
+        return self.rx.spans(ctx.text)
 
 
 class YaraMatcher(Matcher):

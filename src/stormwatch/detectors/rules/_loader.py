@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from stormwatch.detectors.rules._compile import lower_regex, regex_flags
+from stormwatch.detectors.rules._re2 import UnsupportedRegex, translate
 from stormwatch.detectors.rules._schema import Rule, RulePack
 from stormwatch.errors import ConfigError
 
@@ -154,6 +156,8 @@ def parse_pack_lines(text: str, source: str = "<string>") -> tuple[RulePack, dic
             source, "`vocabulary` maps names to lists of strings", _line(_node_at(root, ["vocabulary"]))
         )
 
+    header = data.get("pack")
+    pack_id = str(header.get("id", "?")) if isinstance(header, dict) else "?"
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(rules_raw):
@@ -175,7 +179,7 @@ def parse_pack_lines(text: str, source: str = "<string>") -> tuple[RulePack, dic
                 source, f"{label}: duplicate rule id (first at line {seen[rule.id]})", _line(rule_node)
             )
         seen[rule.id] = int(_line(rule_node) or 0)
-        _check_regexes(rule, source, _line(rule_node))
+        _check_regexes(rule, source, _line(rule_node), pack_id)
         rules.append(rule)
     try:
         info = RulePack.model_validate({"pack": data.get("pack"), "vocabulary": vocab, "rules": []}).pack
@@ -198,23 +202,39 @@ def rule_lines(text: str) -> dict[str, int]:
     return out
 
 
-def _walk_regexes(patterns: Iterable[Any]) -> Iterable[str]:
-    for p in patterns:
+def _walk_regexes(patterns: Iterable[Any], where: str) -> Iterable[tuple[str, str, list[str]]]:
+    """(field path, regex, flags) of every regex in a pattern tree, e.g. `patterns[1].near[0].regex`."""
+    for i, p in enumerate(patterns):
+        here = f"{where}[{i}]"
         rx = getattr(p, "regex", None)
         if isinstance(rx, str):
-            yield rx
+            yield f"{here}.regex", rx, list(getattr(p, "flags", []))
+            unless = getattr(p, "unless_followed_by", None)
+            if isinstance(unless, str):
+                yield f"{here}.unless_followed_by", unless, list(getattr(p, "flags", []))
         for attr in ("all", "any", "near"):
             sub = getattr(p, attr, None)
             if isinstance(sub, list):
-                yield from _walk_regexes(sub)
+                yield from _walk_regexes(sub, f"{here}.{attr}")
 
 
-def _check_regexes(rule: Rule, source: str, line: str | None) -> None:
-    for rx in _walk_regexes([*rule.patterns, *rule.exclude]):
+def _check_regexes(rule: Rule, source: str, line: str | None, pack_id: str = "?") -> None:
+    """Every regex compiles, and the linear-time engine (RE2) can run it: no lookaround, backreference..."""
+    fields = [*_walk_regexes(rule.patterns, "patterns"), *_walk_regexes(rule.exclude, "exclude")]
+    for path, rx, flags in fields:
         try:
-            re.compile(rx)
+            re.compile(rx, regex_flags(flags))
         except re.error as exc:
-            raise ConfigError(source, f"rule {rule.id!r}: bad regex {rx!r}: {exc}", line) from exc
+            raise ConfigError(source, f"rule {rule.id!r}: {path}: bad regex {rx!r}: {exc}", line) from exc
+        try:
+            translate(lower_regex(rx), regex_flags(flags))
+        except UnsupportedRegex as exc:
+            raise ConfigError(
+                source,
+                f"pack {pack_id!r}, rule {rule.id!r}, field {path}: the linear-time regex engine (RE2)"
+                f" cannot run {rx!r}: {exc}",
+                line,
+            ) from exc
 
 
 def _known_ids() -> tuple[frozenset[str], Any]:

@@ -38,10 +38,16 @@ class KeywordsPattern(_Strict):
 
 
 class RegexPattern(_Strict):
-    """A Python regular expression, matched case-insensitively on the normalized text."""
+    """A Python regular expression, matched case-insensitively on the normalized text.
+
+    It runs on RE2 (linear time), so lookarounds and backreferences are refused at load; for the common
+    "not followed by" case write the lookahead's body as `unless_followed_by`: a match is dropped when that
+    regex matches right where it ends.
+    """
 
     regex: str = Field(min_length=1)
     flags: list[RegexFlag] = Field(default_factory=list)
+    unless_followed_by: str | None = Field(default=None, min_length=1)
 
 
 class YaraPattern(_Strict):

@@ -33,6 +33,7 @@ from stormwatch.detectors.rules._loader import (
     rule_lines,
     validate_ids,
 )
+from stormwatch.detectors.rules._re2 import UnsupportedRegex
 from stormwatch.detectors.rules._schema import Rule, RulePack
 from stormwatch.errors import ConfigError
 from stormwatch.models import Event, Evidence, Finding
@@ -65,7 +66,14 @@ def _compile_all(packs: Sequence[tuple[str, RulePack]]) -> _Compiled:
             if rule.id in seen:
                 raise ConfigError(source, f"rule {rule.id!r} is also defined in {seen[rule.id]}")
             seen[rule.id] = source
-            rules.append(compile_rule(rule, len(rules), source))
+            try:
+                rules.append(compile_rule(rule, len(rules), source))
+            except UnsupportedRegex as exc:  # what only RE2 itself refuses (e.g. a program over max_mem)
+                raise ConfigError(
+                    source,
+                    f"rule {rule.id!r}: the linear-time regex engine (RE2) cannot run it: {exc}",
+                    _lines_for(source).get(rule.id),
+                ) from exc
 
     compiler = yara_x.Compiler()
     trigger: dict[tuple[str, str], list[int]] = {}
