@@ -86,10 +86,12 @@ class Verdict(_Frozen):
     tactics: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     reasons: tuple[str, ...] = ()
+    # Detectors that raised (or a budget that ran out) on this event; in the contract only when non-empty.
+    detector_errors: tuple[str, ...] = ()
 
     def contract(self) -> dict[str, Any]:
-        """The JSON object of the documented scan output contract."""
-        return {
+        """The JSON object of the documented scan output contract (`detector_errors` only when some failed)."""
+        out: dict[str, Any] = {
             "id": self.id,
             "risk": round(self.risk, 4),
             "verdict": self.verdict,
@@ -110,6 +112,9 @@ class Verdict(_Frozen):
             ],
             "reasons": list(self.reasons),
         }
+        if self.detector_errors:
+            out["detector_errors"] = list(self.detector_errors)
+        return out
 
 
 class Link(_Frozen):
