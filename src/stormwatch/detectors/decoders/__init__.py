@@ -5,8 +5,15 @@ detectors scan each view and name its `decoded_by` chain. `normalize_for_matchin
 canonical form (NFKC, casefold, hidden characters removed, homoglyphs folded) for matching.
 """
 
-from stormwatch.detectors.decoders._engine import decode_views
+from stormwatch.detectors.decoders._engine import DecodeReport, decode_report, decode_views
 from stormwatch.detectors.decoders._models import DecodedView, DecodeLimits
 from stormwatch.detectors.decoders._unicode import normalize_for_matching
 
-__all__ = ["DecodeLimits", "DecodedView", "decode_views", "normalize_for_matching"]
+__all__ = [
+    "DecodeLimits",
+    "DecodeReport",
+    "DecodedView",
+    "decode_report",
+    "decode_views",
+    "normalize_for_matching",
+]

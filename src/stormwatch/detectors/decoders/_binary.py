@@ -7,7 +7,7 @@ import binascii
 import itertools
 import re
 
-from stormwatch.detectors.decoders._common import BASE64_SHAPE, HEX_SHAPE, Deadline, Found, as_text
+from stormwatch.detectors.decoders._common import BASE64_SHAPE, HEX_SHAPE, Budget, Found, as_text
 
 MIN_BLOB_CHARS = 16
 """Shortest run of base64/base32/hex characters worth decoding, padding included."""
@@ -31,7 +31,7 @@ _PADDED_RUN = b"b" * 10 + b"="
 _SPACED_HEX_RUN = b"hhs" * 7 + b"hh"
 
 
-def blobs(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def blobs(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     """Decode long runs of base64/base32/hex characters that turn out to be text (first fit wins).
 
     `shadow` is `ascii_shadow(text)`, used for a cheap look before any regex runs.
@@ -40,14 +40,16 @@ def blobs(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
     shape = shadow.translate(BASE64_SHAPE)
     if _LONG_RUN in shape or _PADDED_RUN in shape:
         for m in _BLOB.finditer(text):
-            if deadline.expired():
+            budget.charge(len(m.group()) + 1)  # each blob is tried as base64, base32 and hex
+            if budget.expired():
                 break
             found = _decode_blob(m.group())
             if found is not None:
                 out.append((found[0], found[1], m.start(), m.end()))
     if _SPACED_HEX_RUN in shadow.translate(HEX_SHAPE):
         for m in _SPACED_HEX.finditer(text):
-            if deadline.expired():
+            budget.charge(len(m.group()) + 1)
+            if budget.expired():
                 break
             decoded = _hex(re.sub(r"[ :,-]", "", m.group()))
             if decoded is not None:
@@ -100,7 +102,7 @@ def _base64(core: str) -> str | None:
     return as_text(data)
 
 
-def escapes(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def escapes(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     r"""Decode runs of `\x41`, `\u0041` and `0x41` escapes (at least four in a row; spaces may separate them).
 
     Scattered escapes (a JSON string with two escaped bullets) are not a run and give no view.
@@ -111,7 +113,7 @@ def escapes(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
     out: list[Found] = []
     run: list[re.Match[str]] = []
     for i, m in enumerate(_ESCAPE.finditer(text)):
-        if i % 256 == 255 and deadline.expired():
+        if i % 256 == 255 and budget.expired():
             break
         if run and not _ESCAPE_GAP.fullmatch(text, run[-1].end(), m.start()):
             out += _decode_escape_run(text, run)
@@ -148,7 +150,7 @@ def _decode_escape_run(text: str, run: list[re.Match[str]]) -> list[Found]:
     return [(decoded, "hex", run[0].start(), run[-1].end())]
 
 
-def percent(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def percent(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     """Decode URL percent-encoding in whitespace-separated runs that hold at least two escapes."""
     if b"%" not in shadow:
         return []
@@ -164,7 +166,7 @@ def percent(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
         else:
             merged.append([s, e])
     for s, e in merged:
-        if deadline.expired():
+        if budget.expired():
             break
         chunk = text[s:e]
         if len(_PERCENT.findall(chunk)) < _MIN_PERCENT:

@@ -1,9 +1,10 @@
-"""Small pieces every decoder shares: the result tuple, a deadline, and the "is this text?" test."""
+"""Small pieces every decoder shares: the result tuple, the work budget, and the "is this text?" test."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 Found = tuple[str, str, int, int]
 """(view text, decoder name, start, end): the span is into the text that was decoded."""
@@ -14,17 +15,38 @@ _LETTER_OR_SPACE = re.compile(r"[^\W\d_]|\s")
 _SHORT = 64
 
 
-class Deadline:
-    """A time budget checked with `time.perf_counter`; `None` means no limit."""
+class Budget:
+    """Work one decoding may do, counted in characters examined and decode steps — not seconds.
 
-    __slots__ = ("_at",)
+    Counting work makes the views of a text the same on an idle and on a busy machine. The optional
+    wall-clock limit only ends a runaway, and is reported as such (`exhausted == "time"`), never taken
+    for a normal result. Decoders call `expired()` in their loops and `charge()` for what they examine.
+    """
 
-    def __init__(self, seconds: float | None) -> None:
-        self._at = None if seconds is None else time.perf_counter() + seconds
+    __slots__ = ("_at", "_clock", "limit", "tripped", "used")
+
+    def __init__(
+        self, work: int | None, seconds: float | None = None, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.limit = work
+        self.used = 0
+        self._clock = clock
+        self._at = None if seconds is None else clock() + seconds
+        self.tripped: str | None = None
+
+    def charge(self, units: int) -> None:
+        """Count `units` of work (characters examined, or 1 per decode step)."""
+        self.used += units
 
     def expired(self) -> bool:
-        """Whether the budget is spent."""
-        return self._at is not None and time.perf_counter() > self._at
+        """Whether the work budget is spent (or a runaway passed the wall-clock limit)."""
+        if self.tripped is not None:
+            return True
+        if self.limit is not None and self.used > self.limit:
+            self.tripped = "work"
+        elif self._at is not None and self._clock() > self._at:
+            self.tripped = "time"
+        return self.tripped is not None
 
 
 def as_text(data: bytes) -> str | None:

@@ -24,11 +24,14 @@ class DecodedView(BaseModel):
 
 
 class DecodeLimits(BaseModel):
-    """Bounds on decoding work: nesting depth, number and total size of views, input size and time.
+    """Bounds on decoding work: nesting depth, number and total size of views, input size and work.
 
     The views of one call hold at most `output_budget(len(text))` characters together:
     `min(output_factor * len(text) + output_extra_chars, max_output_chars)`.
     Only the first `max_input_chars` characters of a longer text are decoded.
+    Work (characters examined, decode steps, characters produced) is capped at `work_budget(len(text))`:
+    `min(work_factor * len(text) + work_extra, max_work)`, so the same text gives the same views on any
+    machine. `time_budget_s` is a wall-clock limit that only ends a runaway, reported as such.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,8 +42,15 @@ class DecodeLimits(BaseModel):
     output_extra_chars: int = Field(default=65_536, ge=0)
     max_output_chars: int = Field(default=4_194_304, ge=0)
     max_input_chars: int = Field(default=1_048_576, ge=1)
-    time_budget_s: float | None = Field(default=0.02, gt=0)
+    work_factor: int = Field(default=48, ge=0, le=4096)
+    work_extra: int = Field(default=1_048_576, ge=0)
+    max_work: int = Field(default=64 * 1_048_576, ge=0)
+    time_budget_s: float | None = Field(default=10.0, gt=0)
 
     def output_budget(self, input_chars: int) -> int:
         """Most characters that all views of an input of this length may hold together."""
         return min(self.output_factor * input_chars + self.output_extra_chars, self.max_output_chars)
+
+    def work_budget(self, input_chars: int) -> int:
+        """Most work (characters examined, decode steps, characters produced) for an input of this length."""
+        return min(self.work_factor * min(input_chars, self.max_input_chars) + self.work_extra, self.max_work)

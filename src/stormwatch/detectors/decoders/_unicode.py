@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from stormwatch.detectors.decoders._common import Deadline, Found, as_text
+from stormwatch.detectors.decoders._common import Budget, Found, as_text
 
 # -- character classes ------------------------------------------------------------------------------------
 _ZW_BMP = (
@@ -220,7 +220,7 @@ _NFKC_IN_ASTRAL = re.compile(f"[{_NFKC_ASTRAL}]")
 _WORTH_A_LOOK_BMP = re.compile(f"[{_ZW_BMP}{_BIDI_BMP}{_LOOKALIKE_BMP}{_NFKC_BMP}]")
 
 
-def decode_unicode(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def decode_unicode(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     """Every Unicode decoding of a text: smuggled payloads, bidi display order, clean-up (none for ASCII)."""
     if text.isascii():
         return []
@@ -229,15 +229,15 @@ def decode_unicode(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
         return []
     out: list[Found] = []
     if astral:
-        out += _tag_payload(text, deadline)
-    out += _variation_selector_payload(text, deadline)
+        out += _tag_payload(text, budget)
+    out += _variation_selector_payload(text, budget)
     if "\u202e" in text:
         out += _bidi_visual(text)
-    out += _cleanup(text, astral, deadline)
+    out += _cleanup(text, astral, budget)
     return out
 
 
-def _tag_payload(text: str, deadline: Deadline) -> list[Found]:
+def _tag_payload(text: str, budget: Budget) -> list[Found]:
     """The ASCII hidden in Unicode tag characters ("ASCII smuggling"), as one view over all tag runs."""
     if _TAGS.search(text) is None:
         return []
@@ -245,7 +245,7 @@ def _tag_payload(text: str, deadline: Deadline) -> list[Found]:
     parts: list[bytes] = []
     start = end = -1
     for i, m in enumerate(_TAGS.finditer(text)):
-        if i % 256 == 255 and deadline.expired():
+        if i % 256 == 255 and budget.expired():
             break
         if m.end() in flags:  # subdivision flags (England, Scotland, Wales) are spelt in tag characters
             continue
@@ -259,11 +259,11 @@ def _tag_payload(text: str, deadline: Deadline) -> list[Found]:
     return [(payload, "unicode-tags", start, end)]
 
 
-def _variation_selector_payload(text: str, deadline: Deadline) -> list[Found]:
+def _variation_selector_payload(text: str, budget: Budget) -> list[Found]:
     """Bytes hidden in runs of variation selectors (one selector per byte), when they decode to text."""
     out: list[Found] = []
     for m in _VS_RUN.finditer(text):
-        if deadline.expired():
+        if budget.expired():
             break
         data = bytes(cp - 0xFE00 if cp <= 0xFE0F else cp - 0xE0100 + 16 for cp in map(ord, m.group()))
         decoded = as_text(data)
@@ -286,7 +286,7 @@ def _hidden_kinds(runs: Iterable[str]) -> list[str]:
     return kinds
 
 
-def _cleanup(text: str, astral: bool, deadline: Deadline) -> list[Found]:
+def _cleanup(text: str, astral: bool, budget: Budget) -> list[Found]:
     """One clean-up layer: drop hidden characters, NFKC, fold homoglyphs; named by the steps that mattered.
 
     Kept only when it exposes something: a hidden character that split a word, a compatibility letter
@@ -299,7 +299,7 @@ def _cleanup(text: str, astral: bool, deadline: Deadline) -> list[Found]:
         n = len(text)
         splitting: list[str] = []
         for i, m in enumerate(hidden.finditer(text)):
-            if i % 256 == 255 and deadline.expired():
+            if i % 256 == 255 and budget.expired():
                 return []
             s, e = m.span()
             if s > 0 and e < n and text[s - 1].isalnum() and text[e].isalnum():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stormwatch.detectors.decoders._common import LEET_SHAPE, Deadline, Found
+from stormwatch.detectors.decoders._common import LEET_SHAPE, Budget, Found
 from stormwatch.detectors.decoders._words import (
     REVERSED_HITS_BYTES,
     ROT13_HITS_BYTES,
@@ -21,7 +21,7 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _MIN_HITS = 2
 
 
-def wordplay(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def wordplay(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     """ROT13 and reversed views of the stretch of `text` whose words decode to common English words."""
     runs = ascii_letter_runs(shadow)
     rot = len(ROT13_HITS_BYTES.intersection(runs)) >= _MIN_HITS
@@ -83,7 +83,7 @@ _NUMBER_WITH_UNIT = re.compile(r"[0-9]{2,}[A-Za-z]+")
 _MAX_LEET_TOKEN = 32
 
 
-def leetspeak(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
+def leetspeak(text: str, shadow: bytes, budget: Budget) -> list[Found]:
     """Text with leetspeak words spelt out ("1gn0r3" → "ignore"); numbers and ids like "10x", "sha256" stay."""
     shape = shadow.translate(LEET_SHAPE)
     if b"a1" not in shape and b"1a" not in shape:
@@ -94,7 +94,7 @@ def leetspeak(text: str, shadow: bytes, deadline: Deadline) -> list[Found]:
     pieces: list[str] = []
     pos = 0
     for i, m in enumerate(_LEET_TOKEN.finditer(text)):
-        if i % 256 == 255 and deadline.expired():
+        if i % 256 == 255 and budget.expired():
             break
         decoded = _deleet(m.group())
         if decoded is None:
