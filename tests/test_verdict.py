@@ -79,11 +79,27 @@ def test_allowlist_caps_verdict_for_org(tmp_path: Path) -> None:
     assert pol.decide(red, [_f("jailbreak", 0.95)]).verdict == "block"
 
 
-def test_errors_are_listed_but_do_not_raise_risk() -> None:
+def test_errors_are_listed_do_not_raise_risk_and_flag_by_default() -> None:
     err = Finding(detector="boom", rule="detector-error", score=0.0, explanation="ValueError: x", error=True)
     v = Policy.load().decide(Event.from_text("x"), [err])
-    assert v.verdict == "allow"
+    assert v.risk == 0.0
+    assert v.verdict == "flag"  # default on_detector_error: a check that did not run is not a pass
+    assert v.detector_errors == ("boom",)
+    assert v.contract()["detector_errors"] == ["boom"]
     assert any("boom failed" in r for r in v.reasons)
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("allow", "allow"), ("flag", "flag"), ("block", "block")])
+def test_on_detector_error_is_the_policy_s_choice(choice: str, expected: str) -> None:
+    pol = Policy.load().model_copy(update={"on_detector_error": choice})
+    err = Finding(detector="boom", rule="detector-error", score=0.0, explanation="ValueError: x", error=True)
+    ev = Event.from_text("x")
+    assert pol.decide(ev, [err]).verdict == expected
+    assert pol.decide(ev, [err]).detector_errors == ("boom",)
+    # an error never lowers a verdict the findings earned
+    assert pol.decide(ev, [err, _f("jailbreak", 0.95)]).verdict == "block"
+    clean = pol.decide(ev, [])
+    assert clean.verdict == "allow" and "detector_errors" not in clean.contract()
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,22 @@
-"""The detection engine: run every detector over an event and each decoded view of it, then decide."""
+"""The detection engine: run every detector over an event and each decoded view of it, then decide.
+
+Work is bounded per event by a budget counted in work, not seconds (issue 16): every character handed to a
+detector counts once per detector, and decoding counts the characters it examines and produces. An event
+whose work would exceed the budget is scanned as far as the budget goes and gets an error finding
+(`engine` / `work-budget`), so the policy's `on_detector_error` decides its verdict; the same event gives
+the same verdict on an idle and on a busy machine. A wall-clock limit (`runaway_s`) only ends a runaway
+batch, again with an error finding (`engine` / `runaway`).
+
+An Engine may be shared by worker threads (the API runs scans in a thread pool): a scan keeps its state in
+local variables, and the shared counters in `stats` are updated under a lock. Detectors must be safe to
+call concurrently too (the rule detector keeps its YARA scanners per thread).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -16,6 +29,12 @@ if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
 
 OBFUSCATION_TECHNIQUE = "AML.T0068"
+#: Work one event may cost when neither the Engine nor the policy says otherwise: about 64 M characters
+#: handed to detectors (a 1 MiB prompt through eight detectors and all its decoded views fits).
+DEFAULT_MAX_WORK = 64 * 1_048_576
+#: Wall-clock seconds after which a batch is treated as a runaway and its remaining detectors are skipped.
+DEFAULT_RUNAWAY_S = 120.0
+ENGINE_ID = "engine"
 
 
 @dataclass
@@ -30,15 +49,28 @@ class DetectorStats:
 
 @dataclass
 class EngineStats:
-    """Per-detector counters for a run (read them for timing breakdowns)."""
+    """Per-detector counters for a run (read them for timing breakdowns and error metrics).
+
+    `for_detector(id).errors` counts the events on which detector `id` raised; `for_detector("engine")`
+    counts events that exhausted their work budget or were cut short as runaways (also in
+    `budget_exhausted` / `runaways`). Read them under `lock` when scans run on other threads.
+    """
 
     detectors: dict[str, DetectorStats] = field(default_factory=dict)
     events: int = 0
     decoded_views: int = 0
+    budget_exhausted: int = 0
+    runaways: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def for_detector(self, detector_id: str) -> DetectorStats:
         """The counters of one detector, created on first use."""
         return self.detectors.setdefault(detector_id, DetectorStats())
+
+    def snapshot(self) -> dict[str, DetectorStats]:
+        """A copy of the per-detector counters, taken under the lock."""
+        with self.lock:
+            return {k: DetectorStats(**vars(v)) for k, v in self.detectors.items()}
 
 
 @dataclass(frozen=True)
@@ -48,8 +80,37 @@ class _View:
     decoded_by: str
 
 
+@dataclass
+class _Meter:
+    """One event's work: what it may cost, what it has cost, and whether something was left undone."""
+
+    limit: int
+    used: int = 0
+    exhausted: bool = False
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+@dataclass
+class _Run:
+    """Counters of one findings_batch call, merged into EngineStats at its end (under the lock)."""
+
+    per_detector: dict[str, DetectorStats] = field(default_factory=dict)
+    runaway: str | None = None
+
+    def of(self, detector_id: str) -> DetectorStats:
+        return self.per_detector.setdefault(detector_id, DetectorStats())
+
+
 class Engine:
-    """Runs detectors over events and applies a policy; one instance per process (models load once)."""
+    """Runs detectors over events and applies a policy; one instance per process (models load once).
+
+    `max_work` bounds each event's work (see the module docstring; default: the policy's `max_work`, else
+    DEFAULT_MAX_WORK); `runaway_s` is the wall-clock limit that ends a runaway batch (None: none).
+    """
 
     def __init__(
         self,
@@ -58,6 +119,9 @@ class Engine:
         policy: Policy | None = None,
         decode: bool = True,
         judge: Judge | None = None,
+        max_work: int | None = None,
+        runaway_s: float | None = DEFAULT_RUNAWAY_S,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         # A detector may supersede others (the full learned cascade re-reads what its stage 1 alone would
         # report): superseded detectors are left out when the superseding one is configured.
@@ -67,6 +131,13 @@ class Engine:
         self.policy = policy if policy is not None else Policy.load()
         self.decode = decode
         self.judge = judge
+        if max_work is None:
+            max_work = self.policy.max_work if self.policy.max_work is not None else DEFAULT_MAX_WORK
+        if max_work < 1:
+            raise ValueError("max_work must be at least 1")
+        self.max_work = max_work
+        self.runaway_s = runaway_s
+        self.clock = clock
         self.stats = EngineStats()
 
     @classmethod
@@ -78,9 +149,18 @@ class Engine:
         detector_ids: Iterable[str] | None = None,
         decode: bool = True,
         judge: Judge | None = None,
+        max_work: int | None = None,
+        runaway_s: float | None = DEFAULT_RUNAWAY_S,
     ) -> Engine:
         """The engine with every registered detector (learned stages left out when `fast`)."""
-        return cls(detectors=create(detector_ids, fast=fast), policy=policy, decode=decode, judge=judge)
+        return cls(
+            detectors=create(detector_ids, fast=fast),
+            policy=policy,
+            decode=decode,
+            judge=judge,
+            max_work=max_work,
+            runaway_s=runaway_s,
+        )
 
     # -- findings -------------------------------------------------------------------------------
     def findings(self, event: Event) -> list[Finding]:
@@ -89,27 +169,125 @@ class Engine:
 
     def findings_batch(self, events: Sequence[Event]) -> list[list[Finding]]:
         """Findings for many events (batch-capable detectors get the whole batch at once)."""
-        self.stats.events += len(events)
-        raw = self._run_all(list(events))
-        if not self.decode:
-            return raw
-        views: list[_View] = []
-        owners: list[int] = []
-        for i, ev in enumerate(events):
-            for v in _decoded_views(ev):
-                views.append(v)
-                owners.append(i)
-        self.stats.decoded_views += len(views)
-        if views:
-            decoded = self._run_all([v.event for v in views])
-            for v, owner, fs in zip(views, owners, decoded, strict=True):
-                raw[owner] = _merge_decoded(raw[owner], fs, v)
+        run = _Run()
+        started = self.clock()
+        n_det = max(len(self.detectors), 1)
+        meters = [_Meter(self.max_work) for _ in events]
+        scanned: list[Event] = []
+        for ev, meter in zip(events, meters, strict=True):
+            cost = _chars(ev) * n_det
+            if cost > meter.limit:  # scan what the budget allows: the first turns, the first characters
+                ev = _truncated(ev, meter.limit // n_det)
+                meter.exhausted = True
+                meter.skipped.append(f"{_chars(events[len(scanned)]) - _chars(ev)} characters of its turns")
+                cost = _chars(ev) * n_det
+            meter.used += cost
+            scanned.append(ev)
+        raw = self._run_all(scanned, run, started)
+        n_views = 0
+        if self.decode and run.runaway is None:
+            views: list[_View] = []
+            owners: list[int] = []
+            for i, ev in enumerate(scanned):
+                for v in self._decoded_views(ev, meters[i], n_det, run, started):
+                    views.append(v)
+                    owners.append(i)
+            n_views = len(views)
+            if views:
+                decoded = self._run_all([v.event for v in views], run, started)
+                for v, owner, fs in zip(views, owners, decoded, strict=True):
+                    raw[owner] = _merge_decoded(raw[owner], fs, v)
+        exhausted = 0
+        for i, meter in enumerate(meters):
+            if meter.exhausted:
+                exhausted += 1
+                raw[i].append(
+                    Finding(
+                        detector=ENGINE_ID,
+                        rule="work-budget",
+                        score=0.0,
+                        explanation=(
+                            f"work budget of {meter.limit:,} exhausted (scanning it all needs more); "
+                            f"not scanned: {'; '.join(meter.skipped)}"
+                        ),
+                        error=True,
+                    )
+                )
+            if run.runaway is not None:
+                raw[i].append(
+                    Finding(
+                        detector=ENGINE_ID, rule="runaway", score=0.0, explanation=run.runaway, error=True
+                    )
+                )
+        with self.stats.lock:
+            self.stats.events += len(events)
+            self.stats.decoded_views += n_views
+            self.stats.budget_exhausted += exhausted
+            self.stats.runaways += len(events) if run.runaway is not None else 0
+            for det_id, st in run.per_detector.items():
+                tot = self.stats.for_detector(det_id)
+                tot.calls += st.calls
+                tot.seconds += st.seconds
+                tot.errors += st.errors
+                tot.findings += st.findings
+            if exhausted or run.runaway is not None:
+                self.stats.for_detector(ENGINE_ID).errors += exhausted + (
+                    len(events) if run.runaway is not None else 0
+                )
         return raw
 
-    def _run_all(self, events: list[Event]) -> list[list[Finding]]:
+    def _decoded_views(
+        self, event: Event, meter: _Meter, n_det: int, run: _Run, started: float
+    ) -> list[_View]:
+        """Decoded views of each turn that fit in what is left of the event's budget."""
+        from stormwatch.detectors.decoders import decode_report
+
+        views: list[_View] = []
+        for ti, turn in enumerate(event.turns()):
+            if not turn.content:
+                continue
+            if meter.exhausted:
+                meter.skipped.append(f"decoding of turn {ti}")
+                continue
+            report = decode_report(turn.content, max_work=meter.left, clock=self.clock)
+            meter.used += report.work
+            if report.exhausted == "work":
+                meter.exhausted = True
+                meter.skipped.append(f"part of the decoding of turn {ti}")
+            elif report.exhausted == "time":
+                run.runaway = f"decoding turn {ti} ran past its wall-clock limit (a runaway)"
+            for dv in report.views:
+                cost = len(dv.text) * n_det
+                if cost > meter.left:
+                    meter.exhausted = True
+                    meter.skipped.append(f"decoded views of turn {ti} from {dv.decoded_by}")
+                    break
+                meter.used += cost
+                views.append(
+                    _View(
+                        event=Event(
+                            id=event.id,
+                            account_id=event.account_id,
+                            org_id=event.org_id,
+                            messages=(Message(role=turn.role, content=dv.text),),
+                        ),
+                        turn_map=(ti,),
+                        decoded_by=dv.decoded_by,
+                    )
+                )
+        return views
+
+    def _run_all(self, events: list[Event], run: _Run, started: float) -> list[list[Finding]]:
         out: list[list[Finding]] = [[] for _ in events]
-        for det in self.detectors:
-            st = self.stats.for_detector(det.id)
+        for k, det in enumerate(self.detectors):
+            if run.runaway is None and self.runaway_s is not None and self.clock() - started > self.runaway_s:
+                left = ", ".join(d.id for d in self.detectors[k:])
+                run.runaway = (
+                    f"stopped after {self.runaway_s:g} s (wall-clock limit for runaways); not run: {left}"
+                )
+            if run.runaway is not None:
+                break
+            st = run.of(det.id)
             t0 = time.perf_counter()
             batch_fn = getattr(det, "detect_batch", None)
             if batch_fn is not None and len(events) > 1:
@@ -118,9 +296,9 @@ class Engine:
                     for i, fs in enumerate(results):
                         out[i].extend(fs)
                         st.findings += len(fs)
-                except Exception as exc:  # one detector must never lose events
+                except Exception:  # one detector must never lose events: retry them one by one
                     for i, ev in enumerate(events):
-                        out[i].extend(self._safe_detect(det, ev, st, first_error=exc))
+                        out[i].extend(self._safe_detect(det, ev, st))
             else:
                 for i, ev in enumerate(events):
                     out[i].extend(self._safe_detect(det, ev, st))
@@ -129,9 +307,7 @@ class Engine:
         return out
 
     @staticmethod
-    def _safe_detect(
-        det: Detector, event: Event, st: DetectorStats, first_error: Exception | None = None
-    ) -> list[Finding]:
+    def _safe_detect(det: Detector, event: Event, st: DetectorStats) -> list[Finding]:
         try:
             fs = det.detect(event)
         except Exception as exc:  # the finding list records which detector failed
@@ -166,27 +342,20 @@ class Engine:
         return self.policy.decide(event, findings, tactics_of=_tactics_of)
 
 
-def _decoded_views(event: Event) -> list[_View]:
-    from stormwatch.detectors.decoders import decode_views
+def _chars(event: Event) -> int:
+    return sum(len(m.content) for m in event.messages) + len(event.response or "")
 
-    views: list[_View] = []
-    for ti, turn in enumerate(event.turns()):
-        if not turn.content:
-            continue
-        for dv in decode_views(turn.content):
-            views.append(
-                _View(
-                    event=Event(
-                        id=event.id,
-                        account_id=event.account_id,
-                        org_id=event.org_id,
-                        messages=(Message(role=turn.role, content=dv.text),),
-                    ),
-                    turn_map=(ti,),
-                    decoded_by=dv.decoded_by,
-                )
-            )
-    return views
+
+def _truncated(event: Event, allowance: int) -> Event:
+    """The event with its turns cut so that they hold at most `allowance` characters together (in order)."""
+    left = allowance
+    messages: list[Message] = []
+    for m in event.messages:
+        keep = m.content[: max(left, 0)]
+        left -= len(keep)
+        messages.append(m if len(keep) == len(m.content) else m.model_copy(update={"content": keep}))
+    response = event.response[: max(left, 0)] if event.response is not None else None
+    return event.model_copy(update={"messages": tuple(messages), "response": response})
 
 
 def _merge_decoded(raw: list[Finding], decoded: list[Finding], view: _View) -> list[Finding]:
@@ -194,7 +363,11 @@ def _merge_decoded(raw: list[Finding], decoded: list[Finding], view: _View) -> l
     seen = {(f.detector, f.rule): f.score for f in raw}
     out = list(raw)
     for f in decoded:
-        if f.error:
+        if f.error:  # a detector that fails on a decoded view failed on the event (never fail open)
+            if not any(g.error and g.detector == f.detector for g in out):
+                out.append(
+                    f.model_copy(update={"explanation": f"{f.explanation} [on the {view.decoded_by} view]"})
+                )
             continue
         key = (f.detector, f.rule)
         if key in seen and seen[key] >= f.score:

@@ -90,6 +90,11 @@ class Policy(BaseModel):
     correlated: tuple[tuple[str, ...], ...] = ()
     max_reasons: int = Field(default=3, ge=1, le=20)
     target_fpr: TargetFpr | None = None
+    # What a failed detector (or an exhausted work budget) means for the event: fail open (allow), or at
+    # least flag / block it. The verdict names what failed in `detector_errors` either way.
+    on_detector_error: VerdictLabel = "flag"
+    # Work budget of one event (characters handed to detectors, decoding work); None: the engine's default.
+    max_work: int | None = Field(default=None, ge=1)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Policy:
@@ -168,7 +173,12 @@ class Policy(BaseModel):
             text = f.explanation or f.rule
             reasons.append(f"{f.category or 'finding'} {f.score:.2f}: {text}{where}")
         failed = [f for f in findings if f.error]
+        detector_errors = tuple(dict.fromkeys(_failed_name(f) for f in failed))
+        if failed and _RANK[self.on_detector_error] > _RANK[label]:
+            label = self.on_detector_error  # fail closed: a check that did not run is not a pass
         reasons.extend(f"detector {f.detector} failed: {f.explanation}" for f in failed[:2])
+        if failed:
+            reasons.append(f"on_detector_error: {self.on_detector_error} ({', '.join(detector_errors)})")
         ordered = tuple(sorted(findings, key=lambda f: (-f.score, f.detector, f.rule)))
         return Verdict(
             id=event.id,
@@ -179,6 +189,7 @@ class Policy(BaseModel):
             tactics=tactics,
             findings=ordered,
             reasons=tuple(reasons),
+            detector_errors=detector_errors,
         )
 
     def _cap(self, event: Event, category: str, label: VerdictLabel) -> VerdictLabel:
@@ -187,6 +198,11 @@ class Policy(BaseModel):
             if applies and _RANK[label] > _RANK[al.max_verdict]:
                 label = al.max_verdict
         return label
+
+
+def _failed_name(f: Finding) -> str:
+    """How a failure is named in `Verdict.detector_errors`: the detector id, or `engine:<budget>`."""
+    return f.detector if f.rule == "detector-error" else f"{f.detector}:{f.rule}"
 
 
 def _load(path: Path) -> Policy:
