@@ -128,6 +128,8 @@ class _Writer:
         self.flags = flags
         self.cls = _Classes(bool(flags & _ASCII))
         self.approximate = 0
+        # Parsed items live as long as the translation, so their ids are stable keys here.
+        self._edges: dict[tuple[int, bool], tuple[Types, bool]] = {}
 
     # -- types -------------------------------------------------------------------------------------
     def char_types(self, op: Any, av: Any) -> Types:
@@ -159,7 +161,14 @@ class _Writer:
         return frozenset(out)
 
     def edge_types(self, item: tuple[Any, Any], last: bool) -> tuple[Types, bool]:
-        """(types of the first/last character, nullable) of one item."""
+        """(types of the first/last character, nullable) of one item (memoised per parsed item)."""
+        key = (id(item), last)
+        hit = self._edges.get(key)
+        if hit is None:
+            hit = self._edges[key] = self._edge_types(item, last)
+        return hit
+
+    def _edge_types(self, item: tuple[Any, Any], last: bool) -> tuple[Types, bool]:
         op, av = item
         if _single(op):
             return self.char_types(op, av), False
@@ -325,6 +334,16 @@ class _Writer:
                 out_b[i], over[i + 1], out_b[i + 2] = "", both, ""
                 continue
             out_b[i] = self.boundary(items, i, prev, nxt, at_start, at_end, av is _sre_c.AT_BOUNDARY, over)
+        # befores[i]: types of the character before item i; afters[i]: after item i (both O(n) overall).
+        befores: list[Types] = [prev]
+        for it in items[:-1]:
+            t, nul = self.edge_types(it, True)
+            befores.append(t | befores[-1] if nul else t)
+        afters: list[Types] = [nxt]
+        for it in reversed(items[1:]):
+            t, nul = self.edge_types(it, False)
+            afters.append(t | afters[-1] if nul else t)
+        afters.reverse()
         parts: list[str] = []
         last = len(items) - 1
         for i, it in enumerate(items):
@@ -333,9 +352,7 @@ class _Writer:
             elif i in over:
                 parts.append(over[i])
             else:
-                before = self.side(list(reversed(items[:i])), prev, last=True)
-                after = self.side(items[i + 1 :], nxt, last=False)
-                parts.append(self.item(it, before, after, at_start and i == 0, at_end and i == last))
+                parts.append(self.item(it, befores[i], afters[i], at_start and i == 0, at_end and i == last))
         return "".join(parts)
 
     def _sandwich(self, items: list[Any], i: int, prev: Types, nxt: Types) -> str | None:
