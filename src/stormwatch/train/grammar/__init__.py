@@ -41,6 +41,7 @@ from stormwatch.train.grammar._schema import (
 __all__ = [
     "BENIGN",
     "DATA_DIR",
+    "JAILBREAK_FAMILIES",
     "SOURCES",
     "SPLITS",
     "Grammar",
@@ -68,7 +69,7 @@ MIN_HELDOUT_PRETEXTS = 4
 JAILBREAK_FAMILIES = frozenset({"developer-mode", "no-rules"})
 BARE_FILLS = 3  # slot fillings of each bare attack phrasing
 BENIGN_FILLS = 4  # slot fillings of each benign or contrast template
-PRETEXT_BENIGN_PER_WRAPPER = 8  # benign/contrast requests wrapped in each (non-jailbreak) pretext
+PRETEXT_BENIGN_PER_WRAPPER = 16  # benign/contrast requests wrapped in each (non-jailbreak) pretext
 _NO_CAP_AFTER = ","  # a request after a comma continues the sentence; elsewhere it starts one
 
 
@@ -220,8 +221,15 @@ def load_grammar(root: Path | None = None) -> Grammar:
 # --------------------------------------------------------------------------------------------------
 
 
+_OPENERS = "¿¡\"'«“„「(["
+
+
 def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:] if s[:1].islower() else s
+    """Upper-case the first letter, after any opening punctuation (¿ ¡ « quotes)."""
+    i = 0
+    while i < len(s) and s[i] in _OPENERS:
+        i += 1
+    return s[:i] + s[i].upper() + s[i + 1 :] if i < len(s) and s[i].islower() else s
 
 
 def wrap(pretext: Pretext | str, request: str) -> str:
