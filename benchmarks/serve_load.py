@@ -216,7 +216,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     keys = tmp / "keys.json"
     from stormwatch.api import add_key
 
-    _, key = add_key(keys, name="bench", rate_per_s=1e6, burst=1_000_000)
+    rec, key = add_key(keys, name="bench", rate_per_s=1e6, burst=1_000_000)
     env = {**os.environ, "STORMWATCH_UPSTREAM_API_KEY": "sk-bench"}
     store = tmp / "guard.duckdb"
     up_proc = subprocess.Popen([sys.executable, "-c", UPSTREAM_SRC, str(up_port)], env=env)
@@ -296,7 +296,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             r.pop("ids")
             r["events_per_s"] = r["rps"] * batch
             out["load"][f"scan_batch_{batch}"] = r
-            scan_ids += [e["id"] for e in events]
+            scan_ids += [f"scan:{rec.id}:{e['id']}" for e in events]  # the store scopes scan ids by key
             print(
                 f"/v1/scan batch={batch}: {r['rps']:.0f} req/s = {r['events_per_s']:.0f} events/s, "
                 f"p99 {r['p99_ms']:.1f} ms; codes {r['codes']}",
