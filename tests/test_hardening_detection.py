@@ -296,16 +296,18 @@ def test_a_detector_failing_on_a_decoded_view_is_not_dropped() -> None:
 
 
 # -- CPU-heavy detection off the event loop: one Engine, many threads ----------------------------------------
-def test_one_engine_serves_many_threads(fast_engine: Engine) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "full"])
+def test_one_engine_serves_many_threads(fast: bool, fast_engine: Engine) -> None:
+    engine = fast_engine if fast else Engine.default()
     texts = [f"{ATTACK} {i}" if i % 2 else f"What is the capital of country number {i}?" for i in range(24)]
     events = [Event.from_text(t, id=f"t{i}") for i, t in enumerate(texts)]
-    expected = [fast_engine.scan(e) for e in events]
-    before = fast_engine.stats.events
+    expected = [engine.scan(e) for e in events]
+    before = engine.stats.events
     got: dict[int, object] = {}
 
     def work(k: int) -> None:
         for i in range(k, len(events), 6):
-            got[i] = fast_engine.scan(events[i])
+            got[i] = engine.scan(events[i])
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
     for t in threads:
@@ -313,4 +315,4 @@ def test_one_engine_serves_many_threads(fast_engine: Engine) -> None:
     for t in threads:
         t.join(30)
     assert [got[i] for i in range(len(events))] == expected
-    assert fast_engine.stats.events - before == len(events)
+    assert engine.stats.events - before == len(events)
