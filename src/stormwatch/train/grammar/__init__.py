@@ -50,6 +50,7 @@ __all__ = [
     "all_rows",
     "attack_rows",
     "benign_rows",
+    "continues_clause",
     "contrast_rows",
     "languages",
     "load_grammar",
@@ -245,6 +246,16 @@ def wrap(pretext: Pretext | str, request: str) -> str:
     return f"{head}{req}{tail}"
 
 
+def continues_clause(pretext: Pretext) -> bool:
+    """Whether the request continues the pretext's sentence ("has to {request}"): only a clause fits there."""
+    before = pretext.template.partition("{request}")[0].rstrip()
+    return bool(before) and before[-1].isalnum()
+
+
+def _is_question(text: str) -> bool:
+    return "?" in text or "？" in text or "؟" in text
+
+
 def _fill(text: str, vocab: dict[str, list[str]], rng: random.Random) -> str:
     return SLOT.sub(lambda m: rng.choice(vocab[m.group(1)]), text)
 
@@ -310,8 +321,10 @@ def _attack(g: Grammar, seed: int) -> list[GrammarRow]:
 
         for t in r.texts:
             rows += [row(_cap(s), "bare", "train") for s in _fills(t, v, rng, BARE_FILLS)]
+        clauses = [t for t in r.texts if not _is_question(t)] or list(r.texts)
         for j, p in enumerate(by_lang[r.lang]):
-            rows.append(row(wrap(p, _fill(r.texts[j % len(r.texts)], v, rng)), p.family, p.split))
+            texts = clauses if continues_clause(p) else r.texts
+            rows.append(row(wrap(p, _fill(texts[j % len(texts)], v, rng)), p.family, p.split))
     return rows
 
 
@@ -340,6 +353,8 @@ def _pretext_benign(g: Grammar, seed: int) -> list[GrammarRow]:
         pool = base.get(p.lang, [])
         if p.family in JAILBREAK_FAMILIES or not pool:
             continue
+        if continues_clause(p):
+            pool = [ts for ts in pool if not _is_question(ts[1])] or pool
         rng = _rng(seed, "pretext", p.lang, p.family, p.template)
         for t, s in rng.sample(pool, min(PRETEXT_BENIGN_PER_WRAPPER, len(pool))):
             split = "heldout" if "heldout" in (p.split, t.split) else "train"
