@@ -171,6 +171,22 @@ def test_re2_spans_equal_python_re_spans(text: str, index: int) -> None:
     assert got == expected[: len(got)] and len(got) == min(len(expected), 64)
 
 
+_ASCII_ALPHABET = st.sampled_from(list("foobar ignoraolvidareglasordenes tokens 12_-x.\n"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(_ASCII_ALPHABET, max_size=60).map("".join), index=st.integers(0, len(_EXACT_PATTERNS) - 1)
+)
+def test_the_ascii_program_matches_like_python_re_on_ascii_text(text: str, index: int) -> None:
+    pattern = _EXACT_PATTERNS[index]
+    turn = TurnText(text)
+    expected = [m.span() for m in re.finditer(pattern, turn.norm) if m.end() > m.start()]
+    rx = Re2Pattern(translate(pattern), ascii_t=translate(pattern, 0, True))
+    got = [sp for sp in rx.spans(turn) if sp[1] > sp[0]]
+    assert got == expected[: len(got)] and len(got) == min(len(expected), 64)
+
+
 def test_unicode_word_boundaries_are_kept() -> None:
     order = Re2Pattern(translate(r"\b(?:instrucciones|[óo]rdenes)\b"))
     assert order.spans(TurnText("sigue las órdenes")) == [(10, 17)]

@@ -337,48 +337,78 @@ class Matcher:
         raise NotImplementedError
 
 
-class Re2Pattern:
-    """A compiled RE2 pattern and the marker groups that give the real span inside a match."""
+class _Program:
+    """One compiled RE2 program and its marker groups."""
 
-    __slots__ = ("approximate", "ends", "pattern", "reject_after", "rx", "starts")
+    __slots__ = ("ends", "rx", "starts")
 
-    def __init__(self, t: Translated, reject_after: Re2Pattern | None = None) -> None:
-        self.pattern = t.pattern
+    def __init__(self, t: Translated) -> None:
         self.rx: Any = compile_re2(t.pattern)
         self.starts = t.start_groups
         self.ends = t.end_groups
+
+
+class Re2Pattern:
+    """A rule pattern as RE2 programs: one exact on any text, and a cheaper one exact on ASCII text.
+
+    The Unicode program (`translate(...)`) is compiled on the first text that is not ASCII: its Unicode
+    classes cost about ten times the compile time of the ASCII program (`translate(..., ascii_text=True)`),
+    and most prompts are ASCII. Both translations are checked at load; a race to compile it is harmless.
+    """
+
+    __slots__ = ("_ascii", "_unicode", "_unicode_t", "approximate", "pattern", "reject_after")
+
+    def __init__(
+        self, t: Translated, reject_after: Re2Pattern | None = None, ascii_t: Translated | None = None
+    ) -> None:
+        self.pattern = t.pattern
         self.approximate = t.approximate
         self.reject_after = reject_after
+        self._unicode_t = t
+        self._ascii = _Program(ascii_t) if ascii_t is not None else None
+        self._unicode: _Program | None = None if ascii_t is not None else _Program(t)
 
-    def matches_at(self, data: bytes, pos: int) -> bool:
+    def _program(self, ascii_text: bool) -> _Program:
+        if ascii_text and self._ascii is not None:
+            return self._ascii
+        prog = self._unicode
+        if prog is None:
+            prog = self._unicode = _Program(self._unicode_t)
+        return prog
+
+    def matches_at(self, data: bytes, pos: int, ascii_text: bool) -> bool:
         """Whether the pattern matches starting exactly at byte `pos` (anchored; linear in the match)."""
-        if self.starts and pos > 0:
+        prog = self._program(ascii_text)
+        if prog.starts and pos > 0:
             back = pos - 1
             while back > 0 and 0x80 <= data[back] < 0xC0:
                 back -= 1
-            m = self.rx.match(data, back)
-            if m is not None and any(m.start(g) == pos for g in self.starts):
+            m = prog.rx.match(data, back)
+            if m is not None and any(m.start(g) == pos for g in prog.starts):
                 return True
-        m = self.rx.match(data, pos)
-        return m is not None and next((m.start(g) for g in self.starts if m.start(g) >= 0), m.start()) == pos
+        m = prog.rx.match(data, pos)
+        return m is not None and next((m.start(g) for g in prog.starts if m.start(g) >= 0), m.start()) == pos
 
     def spans(self, text: TurnText) -> list[Span]:
         """Match spans in `text.norm`, left to right without overlap, at most MAX_SPANS (linear time)."""
         data = text.norm_bytes
         n = len(data)
+        ascii_text = n == len(text.norm)
+        prog = self._program(ascii_text)
+        starts, ends = prog.starts, prog.ends
         out: list[Span] = []
-        search = self.rx.search
+        search = prog.rx.search
         pos = last_end = rejected = 0
         while pos <= n:
             m = search(data, pos)
             if m is None:
                 break
-            s = next((m.start(g) for g in self.starts if m.start(g) >= 0), m.start())
-            e = next((m.start(g) for g in self.ends if m.start(g) >= 0), m.end())
+            s = next((m.start(g) for g in starts if m.start(g) >= 0), m.start())
+            e = next((m.start(g) for g in ends if m.start(g) >= 0), m.end())
             if s < last_end:  # reached back into the previous match (only after backing up below)
                 pos = last_end
                 continue
-            if self.reject_after is not None and self.reject_after.matches_at(data, e):
+            if self.reject_after is not None and self.reject_after.matches_at(data, e, ascii_text):
                 rejected += 1  # a negative lookahead's case: try again one character later, boundedly
                 if rejected > _MAX_REJECTED:
                     break
@@ -389,7 +419,7 @@ class Re2Pattern:
                 break
             last_end = e
             nxt = e if e > s else e + _char_len(data, e)
-            if self.starts and e > s:
+            if starts and e > s:
                 # A leading boundary consumes the character before the real match: let it see the last
                 # character of this match (which is why a later match may start inside; skipped above).
                 back = e - 1
@@ -398,7 +428,7 @@ class Re2Pattern:
                 pos = back if back > m.start() else nxt
             else:
                 pos = nxt
-        if len(data) != len(text.norm):
+        if not ascii_text:
             return [(text.char_offset(a), text.char_offset(b)) for a, b in out]
         return out
 
@@ -418,9 +448,11 @@ _SPACED_SCRIPT_MAX = 0x052F  # Latin, Greek, Cyrillic: scripts where word bounda
 
 _ALNUM = r"\pL\pN"
 _SEPARATOR = r"[\t-\r\x{1c}-\x{20}\x{85}\pZ_\x{2d}]?"
+_ASCII_ALNUM = "0-9A-Za-z"
+_ASCII_SEPARATOR = r"[\t-\r\x{1c}-\x{20}_\x{2d}]?"
 
 
-def _keyword_units(kw: str) -> tuple[bool, str, list[str]]:
+def _keyword_units(kw: str, ascii_text: bool = False) -> tuple[bool, str, list[str]]:
     """(needs no letter or digit before, what may follow, RE2 units) for one keyword.
 
     What may follow: "bound" (no letter or digit), "prefix" (the rest of a word, for `word*`), "any".
@@ -429,16 +461,17 @@ def _keyword_units(kw: str) -> tuple[bool, str, list[str]]:
     prefix = raw.endswith("*")
     core = raw.rstrip("*").strip()
     units: list[str] = []
+    alnum = _ASCII_ALNUM if ascii_text else _ALNUM
     for i, part in enumerate(core.split()):
         if i:
-            units.append(_SEPARATOR)
+            units.append(_ASCII_SEPARATOR if ascii_text else _SEPARATOR)
         units.extend(lit(ord(ch)) for ch in part)
     head, tail = core[0], core[-1]
     pre = head.isalnum() and ord(head) <= _SPACED_SCRIPT_MAX
     post = "any"
     if prefix:
         if ord(tail) <= _SPACED_SCRIPT_MAX:
-            units.append(f"[{_ALNUM}]*")
+            units.append(f"[{alnum}]*")
     elif tail.isalnum() and ord(tail) <= _SPACED_SCRIPT_MAX:
         post = "bound"
     return pre, post, units
@@ -465,11 +498,15 @@ def _trie_regex(seqs: list[list[str]]) -> str:
     return build(root)
 
 
-def keywords_re2(keywords: list[str]) -> list[Translated]:
-    """RE2 patterns for a keyword list ('*' suffix = word prefix), one per kind of edge the keywords need."""
+def keywords_re2(keywords: list[str], ascii_text: bool = False) -> list[Translated]:
+    """RE2 patterns for a keyword list ('*' suffix = word prefix), one per kind of edge the keywords need.
+
+    `ascii_text`: patterns exact only on ASCII text (cheaper to compile), in the same order.
+    """
+    alnum = _ASCII_ALNUM if ascii_text else _ALNUM
     groups: dict[tuple[bool, str], list[list[str]]] = {}
     for kw in sorted({k.strip().lower() for k in keywords}):
-        pre, post, units = _keyword_units(kw)
+        pre, post, units = _keyword_units(kw, ascii_text)
         groups.setdefault((pre, post), []).append(units)
     out: list[Translated] = []
     for (pre, post), seqs in sorted(groups.items()):
@@ -477,10 +514,10 @@ def keywords_re2(keywords: list[str]) -> list[Translated]:
         starts: tuple[int, ...] = ()
         ends: tuple[int, ...] = ()
         if pre:
-            body = f"(?:\\A|[^{_ALNUM}])()" + body
+            body = f"(?:\\A|[^{alnum}])()" + body
             starts = (1,)
         if post == "bound":
-            body = body + f"()(?:[^{_ALNUM}]|\\z)"
+            body = body + f"()(?:[^{alnum}]|\\z)"
             ends = (len(starts) + 1,)
         out.append(Translated(body, starts, ends))
     return out
@@ -491,7 +528,10 @@ class KeywordsMatcher(Matcher):
 
     def __init__(self, p: KeywordsPattern) -> None:
         kws = sorted({k.strip().lower() for k in p.keywords}, key=len, reverse=True)
-        self.patterns = [Re2Pattern(t) for t in keywords_re2(kws)]
+        self.patterns = [
+            Re2Pattern(t, ascii_t=a)
+            for t, a in zip(keywords_re2(kws), keywords_re2(kws, ascii_text=True), strict=True)
+        ]
         self.anchors = f_lits(set().union(*(_keyword_anchors(k) for k in kws)))
         self.label = "keywords"
 
@@ -524,8 +564,9 @@ class RegexMatcher(Matcher):
         src = lower_regex(p.regex)
         unless = None
         if p.unless_followed_by is not None:
-            unless = Re2Pattern(translate(lower_regex(p.unless_followed_by), flags))
-        self.rx = Re2Pattern(translate(src, flags), unless)
+            after = lower_regex(p.unless_followed_by)
+            unless = Re2Pattern(translate(after, flags), ascii_t=translate(after, flags, True))
+        self.rx = Re2Pattern(translate(src, flags), unless, translate(src, flags, True))
         self.anchors = regex_formula(_sre_p.parse(src, flags))
         self.label = "regex"
 

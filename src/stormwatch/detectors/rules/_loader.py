@@ -228,6 +228,7 @@ def _check_regexes(rule: Rule, source: str, line: str | None, pack_id: str = "?"
             raise ConfigError(source, f"rule {rule.id!r}: {path}: bad regex {rx!r}: {exc}", line) from exc
         try:
             translate(lower_regex(rx), regex_flags(flags))
+            translate(lower_regex(rx), regex_flags(flags), True)
         except UnsupportedRegex as exc:
             raise ConfigError(
                 source,
