@@ -112,7 +112,7 @@ def test_pretext_splits_are_disjoint_whole_families_and_large_enough(pretexts: l
     assert all(len(s) == 1 for s in fam_split.values())  # a family is never split
     for lang, sp in by_lang.items():
         assert not sp["train"] & sp["heldout"], lang
-        assert len(sp["heldout"]) >= 4, lang
+        assert len(sp["heldout"]) >= 10, lang
         assert len(sp["train"]) >= 8, lang
     assert len(by_lang["en"]["heldout"]) >= 10
     assert {p.template for p in grammar.load_pretexts(split="heldout")} == {

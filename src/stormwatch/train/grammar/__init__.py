@@ -65,7 +65,7 @@ SPLITS = ("train", "heldout")
 SOURCES = ("grammar-attack", "grammar-benign", "grammar-contrast", "grammar-pretext")
 DATA_DIR = Path(__file__).parent
 HELDOUT_FRACTION = 0.25
-MIN_HELDOUT_PRETEXTS = 4
+MIN_HELDOUT_PRETEXTS = 10  # issue 10 §1: every malicious test row inside >= 10 held-out wrappers of its language
 # Pretext families that are jailbreaks themselves: they wrap attack requests only, never benign ones.
 JAILBREAK_FAMILIES = frozenset({"developer-mode", "no-rules"})
 BARE_FILLS = 3  # slot fillings of each bare attack phrasing
