@@ -65,7 +65,8 @@ SPLITS = ("train", "heldout")
 SOURCES = ("grammar-attack", "grammar-benign", "grammar-contrast", "grammar-pretext")
 DATA_DIR = Path(__file__).parent
 HELDOUT_FRACTION = 0.25
-MIN_HELDOUT_PRETEXTS = 10  # issue 10 §1: every malicious test row inside >= 10 held-out wrappers of its language
+# issue 10 §1: every malicious test row is scored inside >= 10 held-out wrappers of its language
+MIN_HELDOUT_PRETEXTS = 10
 # Pretext families that are jailbreaks themselves: they wrap attack requests only, never benign ones.
 JAILBREAK_FAMILIES = frozenset({"developer-mode", "no-rules"})
 BARE_FILLS = 3  # slot fillings of each bare attack phrasing
