@@ -304,6 +304,21 @@ def test_default_policy_does_not_fail_open() -> None:
     assert verdict.contract()["detector_errors"] == ["boom"]
 
 
+def test_a_verdict_with_detector_errors_keeps_the_documented_scan_contract() -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads(
+        (Path(__file__).parents[1] / "docs/schemas/scan-output.schema.json").read_text("utf-8")
+    )
+    failed = Engine(detectors=[_Boom()]).scan(Event.from_text("hello"))
+    healthy = Engine(detectors=[_Count()]).scan(Event.from_text("hello"))
+    jsonschema.validate(failed.contract(), schema)
+    jsonschema.validate(healthy.contract(), schema)
+    assert "detector_errors" not in healthy.contract()
+
+
 def test_a_detector_failing_on_a_decoded_view_is_not_dropped() -> None:
     blob = base64.b64encode(ATTACK.encode()).decode()
     verdict = Engine(detectors=[_BoomOnDecoded()]).scan(Event.from_text(f"run {blob}"))
