@@ -157,6 +157,29 @@ def test_a_pretext_is_a_cue_for_neither_label(rows: list[GrammarRow]) -> None:
     }
 
 
+def test_no_text_crosses_splits_or_labels(rows: list[GrammarRow]) -> None:
+    train = {r.text for r in rows if r.split == "train"}
+    held = {r.text for r in rows if r.split == "heldout"}
+    assert not train & held
+    labels: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        labels[r.text].add(r.label)
+    assert all(len(v) == 1 for v in labels.values())
+
+
+def test_questions_never_fill_a_clause_slot(rows: list[GrammarRow], pretexts: list[Pretext]) -> None:
+    clause = [p for p in pretexts if grammar.continues_clause(p)]
+    assert any(p.lang == "en" for p in clause)
+    assert not grammar.continues_clause(Pretext("en", "paper", "For a paper I'm writing, {request}", "train"))
+    heads = {p.template.partition("{request}")[0] for p in clause if p.lang == "en"}
+    for r in rows:
+        if r.lang == "en" and r.source in ("grammar-attack", "grammar-pretext"):
+            for h in heads:
+                if r.text.startswith(h):
+                    rest = r.text[len(h) :]
+                    assert not re.match(r"(how|what|can|could|should|is|why)\b", rest), r.text
+
+
 def test_scripts_are_present(rows: list[GrammarRow]) -> None:
     for lang, pat in SCRIPTS.items():
         if lang not in grammar.languages():
