@@ -137,6 +137,7 @@ class _Writer:
         self.approximate = 0
         # Parsed items live as long as the translation, so their ids are stable keys here.
         self._edges: dict[tuple[int, bool], tuple[Types, bool]] = {}
+        self._keep: list[Any] = []  # items built here stay alive, so their ids stay unique keys
 
     # -- types -------------------------------------------------------------------------------------
     def char_types(self, op: Any, av: Any) -> Types:
@@ -329,8 +330,49 @@ class _Writer:
         return None
 
     # -- sequences ---------------------------------------------------------------------------------
+    def _alternatives(self, item: tuple[Any, Any]) -> list[Any] | None:
+        """The alternatives of a branch (also inside a plain group), else None."""
+        op, av = item
+        if op is _sre_c.SUBPATTERN and not (av[1] or av[2]) and len(av[3]) == 1:
+            return self._alternatives(av[3][0])
+        if op is _sre_c.BRANCH:
+            return list(av[1])
+        return None
+
+    def _distribute(
+        self, items: list[Any], prev: Types, nxt: Types, at_start: bool, at_end: bool
+    ) -> list[Any]:
+        """Move a `\\b` into the branch beside it when that side is mixed: `\\b(?:and|,)` is `(?:\\band|\\b,)`,
+        and each alternative then has a known side. Only where the other side is then settled too: known,
+        or the edge of the whole pattern (marker groups); else folding into a repeat does better."""
+        i = 0
+        while i < len(items):
+            op, av = items[i]
+            if _is_boundary(op, av):
+                after = self.side(items[i + 1 :], nxt, last=False)
+                before = self.side(list(reversed(items[:i])), prev, last=True)
+                alts_after = self._alternatives(items[i + 1]) if i + 1 < len(items) else None
+                alts_before = self._alternatives(items[i - 1]) if i > 0 else None
+                before_ok = (_UNKNOWN not in before and len(before) == 1) or (at_start and i == 0)
+                after_ok = (_UNKNOWN not in after and len(after) == 1) or (at_end and i == len(items) - 1)
+                if alts_after is not None and not after_ok and before_ok:
+                    new = (_sre_c.BRANCH, (None, [[(op, av), *alt] for alt in alts_after]))
+                    self._keep.append(new)
+                    items[i : i + 2] = [new]
+                    continue
+                if alts_before is not None and not before_ok and after_ok:
+                    new = (_sre_c.BRANCH, (None, [[*alt, (op, av)] for alt in alts_before]))
+                    self._keep.append(new)
+                    items[i - 1 : i + 1] = [new]
+                    i -= 1
+                    continue
+            i += 1
+        return items
+
     def seq(self, seq: Any, prev: Types, nxt: Types, at_start: bool = False, at_end: bool = False) -> str:
         items = list(seq)
+        if not self.cls.ascii:
+            items = self._distribute(items, prev, nxt, at_start, at_end)
         over: dict[int, str] = {}
         out_b: dict[int, str] = {}
         for i, (op, av) in enumerate(items):
