@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
 
 OBFUSCATION_TECHNIQUE = "AML.T0068"
-#: Work one event may cost when neither the Engine nor the policy says otherwise: about 64 M characters
-#: handed to detectors (a 1 MiB prompt through eight detectors and all its decoded views fits).
+#: Work one event may cost when neither the Engine nor the policy says otherwise: 64 Mi units, about 1.5 s
+#: on the full default engine (a 1 MiB prompt full of base64 blobs, all its views decoded, fits).
 DEFAULT_MAX_WORK = 64 * 1_048_576
 #: Wall-clock seconds after which a batch is treated as a runaway and its remaining detectors are skipped.
 DEFAULT_RUNAWAY_S = 120.0
