@@ -189,6 +189,16 @@ class Engine:
             views: list[_View] = []
             owners: list[int] = []
             for i, ev in enumerate(scanned):
+                if (
+                    run.runaway is None
+                    and self.runaway_s is not None
+                    and self.clock() - started > self.runaway_s
+                ):
+                    run.runaway = (
+                        f"stopped after {self.runaway_s:g} s (wall-clock limit for runaways) while decoding"
+                    )
+                if run.runaway is not None:
+                    break  # the batch is a runaway: every event gets the error finding below
                 for v in self._decoded_views(ev, meters[i], n_det, run, started):
                     views.append(v)
                     owners.append(i)
