@@ -277,6 +277,12 @@ def test_invalid_yaml_and_schema_errors_are_located(copy_root: Path) -> None:
     f.write_text("lang: en\nfamilies:\n  detect: ['how does {request} work?']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"only allowed in pretexts"):
         grammar.contrast_rows(root=copy_root)
+    f.write_text("lang: en\nvocab:\n  x: ['{y}']\nfamilies:\n  detect: ['what is {x}?']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"contrasts/en\.yaml:3.*vocab\.x\[0\]"):
+        grammar.contrast_rows(root=copy_root)
+    f.write_text("lang: en\nfamilies:\n  detect: ['what is {nothing}?']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"contrasts/en\.yaml:3.*unknown slot\(s\) nothing"):
+        grammar.contrast_rows(root=copy_root)
 
 
 def test_quality_benchmark_contract() -> None:

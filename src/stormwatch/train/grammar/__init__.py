@@ -140,7 +140,7 @@ def _h(*parts: str) -> float:
 
 
 def _split_families(lang: str, families: dict[str, list[str]]) -> dict[str, str]:
-    """Hold out whole pretext families, hash-ranked, until a quarter (at least 4) of the templates is held out."""
+    """Hold out whole families, hash-ranked, until a quarter (at least MIN_HELDOUT_PRETEXTS) is held out."""
     total = sum(len(v) for v in families.values())
     want = max(MIN_HELDOUT_PRETEXTS, math.ceil(HELDOUT_FRACTION * total))
     out: dict[str, str] = {}

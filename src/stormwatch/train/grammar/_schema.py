@@ -20,7 +20,10 @@ _NAME = r"^[a-z][a-z0-9_-]{0,39}$"
 _LABEL = r"^[a-z][a-z0-9-]{1,63}$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=MAX_TEXT)]
-Value = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Slot values are inserted verbatim: no braces, so a filled text never holds a slot.
+Value = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^{}]*$")
+]
 Name = Annotated[str, StringConstraints(pattern=_NAME)]
 Vocab = dict[Name, Annotated[list[Value], Field(min_length=1, max_length=MAX_VOCAB)]]
 
