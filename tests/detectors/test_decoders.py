@@ -374,3 +374,29 @@ def test_huge_inputs_are_bounded(text: str) -> None:
     start = time.perf_counter()
     _check_bounds(text, limits)
     assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "%41",
+        "ab:",
+        "ab ",
+        "\\x41",
+        "0x41 ",
+        "1gn0r3",
+        "1gn0r3 ",
+        "QUJD",
+        "QUJD=",
+        "a\u200b",
+        "\U000e0041",
+        "\u202eab",
+    ],
+)
+def test_decoding_a_200k_run_of_one_shape_is_linear(unit: str) -> None:
+    """Each decoder regex is a class run or anchored at run starts: a long run is never rescanned per position."""
+    text = (unit * (200_000 // len(unit) + 1))[:200_000]
+    start = time.perf_counter()
+    report = decode_report(text, limits=DecodeLimits(time_budget_s=None))
+    assert time.perf_counter() - start < 5.0  # a few hundredths of a second unloaded
+    assert report.exhausted is None
