@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stormwatch.errors import ConfigError
+from stormwatch.kb.knowledge import load_kb
 from stormwatch.kb.taxonomy import load_taxonomy
 from stormwatch.train import grammar
 from stormwatch.train.corpus import Row
@@ -82,7 +83,7 @@ def test_every_attack_request_is_under_at_least_20_pretexts(rows: list[GrammarRo
     assert bare == set(wrapped)  # every request also appears bare
     # English covers every request id; every language covers the cyber, injection and harm kinds.
     en = {k for lang, k in wrapped if lang == "en"}
-    assert len(en) >= 15
+    assert len(en) >= 20
     for lang in grammar.languages():
         labels = {r.label for r in rows if r.lang == lang and r.source == "grammar-attack"}
         assert {"prompt-injection", "jailbreak", "harmful-content"} <= labels, lang
@@ -100,6 +101,16 @@ def test_labels_are_taxonomy_slugs_and_follow_the_kind(rows: list[GrammarRow]) -
             assert r.label in slugs, r
         else:
             assert r.label == "benign", r
+
+
+def test_attack_ids_are_known_attack_tactics_and_techniques() -> None:
+    kb = load_kb()
+    specs = {r.key: r.spec for r in grammar.load_grammar().requests}
+    assert len(specs) >= 20
+    for key, spec in specs.items():
+        for i in (spec.tactic, spec.technique):
+            if i is not None:
+                assert kb.has_id(i, active_only=True), (key, i)
 
 
 def test_pretext_splits_are_disjoint_whole_families_and_large_enough(pretexts: list[Pretext]) -> None:
