@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,8 @@ JAILBREAK_FAMILIES = frozenset({"developer-mode", "no-rules"})
 BARE_FILLS = 3  # slot fillings of each bare attack phrasing
 BENIGN_FILLS = 4  # slot fillings of each benign or contrast template
 PRETEXT_BENIGN_PER_WRAPPER = 16  # benign/contrast requests wrapped in each (non-jailbreak) pretext
+CODE_SWITCH_WRAPPERS = 4  # English pretexts around each non-English request (and as many benign rows)
+CODE_SWITCH_LANG = "en"
 _NO_CAP_AFTER = ","  # a request after a comma continues the sentence; elsewhere it starts one
 
 
@@ -326,7 +329,22 @@ def _attack(g: Grammar, seed: int) -> list[GrammarRow]:
         for j, p in enumerate(by_lang[r.lang]):
             texts = clauses if continues_clause(p) else r.texts
             rows.append(row(wrap(p, _fill(texts[j % len(texts)], v, rng)), p.family, p.split))
+        # Code-switching: an English pretext around the request in its own language.
+        for j, p in enumerate(_switch_pretexts(g, r.lang, r.key)):
+            text = wrap(p, _fill(r.texts[j % len(r.texts)], v, rng))
+            rows.append(row(text, f"{CODE_SWITCH_LANG}-{p.family}", p.split))
     return rows
+
+
+def _switch_pretexts(g: Grammar, lang: str, key: str) -> list[Pretext]:
+    """English pretexts that wrap a request of another language (none for English itself).
+
+    The choice does not depend on the seed, so that splits and groups are the same for every seed.
+    """
+    if lang == CODE_SWITCH_LANG:
+        return []
+    pool = [p for p in g.pretexts if p.lang == CODE_SWITCH_LANG and not continues_clause(p)]
+    return _rng(0, "switch", lang, key).sample(pool, min(CODE_SWITCH_WRAPPERS, len(pool)))
 
 
 def _raw(g: Grammar, seed: int, kind: str) -> list[tuple[_Template, str]]:
@@ -362,6 +380,23 @@ def _pretext_benign(g: Grammar, seed: int) -> list[GrammarRow]:
             rows.append(
                 GrammarRow(wrap(p, s), BENIGN, p.family, p.lang, "user", split, "grammar-pretext", t.family)
             )
+    # Code-switching, as for attacks: English pretexts around benign requests of other languages.
+    n_requests = Counter(r.lang for r in g.requests)
+    for lang in g.langs:
+        pool = base.get(lang, [])
+        if lang == CODE_SWITCH_LANG or not pool:
+            continue
+        rng = _rng(seed, "pretext-switch", lang)
+        for i in range(n_requests[lang]):
+            for p in _switch_pretexts(g, lang, f"benign-{i}"):
+                if p.family in JAILBREAK_FAMILIES:
+                    continue
+                t, s = rng.choice(pool)
+                split = "heldout" if "heldout" in (p.split, t.split) else "train"
+                fam = f"{CODE_SWITCH_LANG}-{p.family}"
+                rows.append(
+                    GrammarRow(wrap(p, s), BENIGN, fam, lang, "user", split, "grammar-pretext", t.family)
+                )
     return rows
 
 
