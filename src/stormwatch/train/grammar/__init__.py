@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -260,6 +261,15 @@ def _is_question(text: str) -> bool:
     return "?" in text or "？" in text or "؟" in text
 
 
+# English statements ("I need ...", "my bots ...", "you are now ...") cannot continue a clause either.
+_STATEMENT = re.compile(r"(i|i'm|my|you|from|after)\b", re.IGNORECASE)
+
+
+def _is_clause(text: str) -> bool:
+    """An imperative clause: fits where a pretext continues its sentence."""
+    return not _is_question(text) and not _STATEMENT.match(text)
+
+
 def _fill(text: str, vocab: dict[str, list[str]], rng: random.Random) -> str:
     return SLOT.sub(lambda m: rng.choice(vocab[m.group(1)]), text)
 
@@ -325,7 +335,7 @@ def _attack(g: Grammar, seed: int) -> list[GrammarRow]:
 
         for t in r.texts:
             rows += [row(_cap(s), "bare", "train") for s in _fills(t, v, rng, BARE_FILLS)]
-        clauses = [t for t in r.texts if not _is_question(t)] or list(r.texts)
+        clauses = [t for t in r.texts if _is_clause(t)] or list(r.texts)
         for j, p in enumerate(by_lang[r.lang]):
             texts = clauses if continues_clause(p) else r.texts
             rows.append(row(wrap(p, _fill(texts[j % len(texts)], v, rng)), p.family, p.split))
@@ -373,7 +383,7 @@ def _pretext_benign(g: Grammar, seed: int) -> list[GrammarRow]:
         if p.family in JAILBREAK_FAMILIES or not pool:
             continue
         if continues_clause(p):
-            pool = [ts for ts in pool if not _is_question(ts[1])] or pool
+            pool = [ts for ts in pool if _is_clause(ts[1])] or pool
         rng = _rng(seed, "pretext", p.lang, p.family, p.template)
         for t, s in rng.sample(pool, min(PRETEXT_BENIGN_PER_WRAPPER, len(pool))):
             split = "heldout" if "heldout" in (p.split, t.split) else "train"
