@@ -347,3 +347,22 @@ def test_one_engine_serves_many_threads(fast: bool, fast_engine: Engine) -> None
         t.join(30)
     assert [got[i] for i in range(len(events))] == expected
     assert engine.stats.events - before == len(events)
+
+
+def test_warm_up_compiles_what_the_first_non_ascii_text_would() -> None:
+    from stormwatch.detectors.rules._compile import re2_patterns
+
+    class _Warm(_Count):
+        warmed = False
+
+        def warm_up(self) -> None:
+            self.warmed = True
+
+    rules = RuleDetector(use_env=False)
+    warm = _Warm()
+    engine = Engine(detectors=[rules, warm])
+    engine.warm_up()
+    assert warm.warmed
+    patterns = [rx for cr in rules._c.rules for m in (cr.matcher, *cr.excludes) for rx in re2_patterns(m)]
+    assert len(patterns) > 300
+    assert all(rx._unicode is not None for rx in patterns)

@@ -368,6 +368,10 @@ class Re2Pattern:
         self._ascii = _Program(ascii_t) if ascii_t is not None else None
         self._unicode: _Program | None = None if ascii_t is not None else _Program(t)
 
+    def compile_all(self) -> None:
+        """Compile the Unicode program now rather than on the first non-ASCII text."""
+        self._program(False)
+
     def _program(self, ascii_text: bool) -> _Program:
         if ascii_text and self._ascii is not None:
             return self._ascii
@@ -682,6 +686,20 @@ class NearMatcher(Matcher):
             if b[0] - anchor[1] > self.within:
                 return None
         return None
+
+
+def re2_patterns(m: Matcher) -> list[Re2Pattern]:
+    """Every RE2 pattern under a matcher (for warming up: compiling the lazily compiled programs)."""
+    out: list[Re2Pattern] = []
+    if isinstance(m, KeywordsMatcher):
+        out.extend(m.patterns)
+    elif isinstance(m, RegexMatcher):
+        out.append(m.rx)
+        if m.rx.reject_after is not None:
+            out.append(m.rx.reject_after)
+    for child in getattr(m, "children", []):
+        out.extend(re2_patterns(child))
+    return out
 
 
 def compile_pattern(p: Pattern, namespace: str, yara_out: list[YaraMatcher]) -> Matcher:

@@ -23,6 +23,7 @@ from stormwatch.detectors.rules._compile import (
     TurnText,
     compile_rule,
     f_without_yara,
+    re2_patterns,
     yara_literal,
 )
 from stormwatch.detectors.rules._loader import (
@@ -325,6 +326,13 @@ class RuleDetector:
             evidence=tuple(evidence),
             explanation=explanation,
         )
+
+    def warm_up(self) -> None:
+        """Compile every rule's Unicode RE2 program now (about 1.7 s), not on the first non-ASCII text."""
+        for cr in self._c.rules:
+            for m in (cr.matcher, *cr.excludes):
+                for rx in re2_patterns(m):
+                    rx.compile_all()
 
     def stats(self) -> dict[str, int]:
         """Counts useful for tuning: rules, rules with no prefilter anchor (always evaluated), YARA patterns."""
