@@ -14,6 +14,7 @@ call concurrently too (the rule detector keeps its YARA scanners per thread).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -194,6 +195,7 @@ class Engine:
         meters = [_Meter(self.max_work) for _ in events]
         scanned: list[Event] = []
         for ev, meter in zip(events, meters, strict=True):
+            ev = _without_lone_surrogates(ev)
             cost = _chars(ev) * n_det
             if cost > meter.limit:  # scan what the budget allows: the first turns, the first characters
                 ev = _truncated(ev, meter.limit // n_det)
@@ -369,6 +371,32 @@ class Engine:
     def decide(self, event: Event, findings: list[Finding]) -> Verdict:
         """The policy's verdict over findings gathered elsewhere (e.g. request plus streamed answer)."""
         return self.policy.decide(event, findings, tactics_of=_tactics_of)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(text: str) -> str:
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)  # one for one, so evidence offsets stay right
+    return text
+
+
+def _without_lone_surrogates(event: Event) -> Event:
+    """The event with lone surrogates (JSON allows "\\ud800") as U+FFFD: detectors that encode text to
+    UTF-8 (tokenisers, scanners) would otherwise raise on it, and an attacker could switch them off."""
+    messages = tuple(
+        m if (c := _valid_text(m.content)) is m.content else m.model_copy(update={"content": c})
+        for m in event.messages
+    )
+    response = _valid_text(event.response) if event.response is not None else None
+    if response is event.response and all(a is b for a, b in zip(messages, event.messages, strict=True)):
+        return event
+    return event.model_copy(update={"messages": messages, "response": response})
 
 
 def _chars(event: Event) -> int:

@@ -49,16 +49,23 @@ class TurnText:
     def __init__(self, original: str) -> None:
         self.original = original
         low = original.translate(_FOLD).lower()
-        self.norm = " ".join(low.split())
-        self._map: tuple[list[int], list[int]] | list[int] | None = None
+        norm = " ".join(low.split())
         self._bytes: bytes | None = None
+        if not norm.isascii():
+            try:
+                self._bytes = norm.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates (JSON allows "\ud800"): one "?" each, offsets kept
+                self._bytes = norm.encode("utf-8", "replace")
+                norm = self._bytes.decode("utf-8")
+        self.norm = norm
+        self._map: tuple[list[int], list[int]] | list[int] | None = None
         self._blocks: list[int] | None = None
 
     @property
     def norm_bytes(self) -> bytes:
-        """`norm` as UTF-8, the form RE2 scans (encoded once per turn)."""
+        """`norm` as UTF-8, the form RE2 and YARA-X scan (encoded once per turn)."""
         if self._bytes is None:
-            self._bytes = self.norm.encode("utf-8", "surrogatepass")
+            self._bytes = self.norm.encode("utf-8")
         return self._bytes
 
     def char_offset(self, byte_offset: int) -> int:

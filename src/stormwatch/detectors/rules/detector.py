@@ -255,7 +255,7 @@ class RuleDetector:
         if sc is None:
             return out
         norm = ctx.text.norm
-        data = norm.encode("utf-8")
+        data = ctx.text.norm_bytes
         results: Any = sc.scan(data)
         for mr in results.matching_rules:
             ns = mr.namespace
@@ -269,8 +269,7 @@ class RuleDetector:
                     for m in pat.matches:
                         s, e = m.offset, m.offset + m.length
                         if not ascii_only:
-                            s = len(data[:s].decode("utf-8", errors="ignore"))
-                            e = len(data[:e].decode("utf-8", errors="ignore"))
+                            s, e = ctx.text.char_offset(s), ctx.text.char_offset(e)
                         spans.append((s, e))
                 if not spans:  # condition-only rule: the whole turn is the evidence
                     spans.append((0, len(norm)))
