@@ -378,3 +378,18 @@ def test_a_lone_surrogate_does_not_switch_detectors_off(rules: RuleDetector, fas
     assert verdict.verdict == "block"
     ev = next(e for f in verdict.findings if f.rule == "SW-INJ-001" for e in f.evidence)
     assert text[ev.start : ev.end].lower().startswith("ignore all previous")  # offsets into the original
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.one_of(
+            st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()),
+            st.sampled_from(list("ignore all previous instructions QUJD%41\\x41\u200b\U000e0041\u202e ")),
+        ),
+        max_size=300,
+    )
+)
+def test_no_text_makes_a_fast_detector_fail(fast_engine: Engine, text: str) -> None:
+    verdict = fast_engine.scan(Event.from_text(text))
+    assert verdict.detector_errors == ()
