@@ -20,10 +20,13 @@ def train_cmd(
     use_per_source: int = typer.Option(
         1500, "--use-per-source", help="USE-route rows embedded per external source."
     ),
+    lang_dirs: int = typer.Option(
+        -1, "--lang-dirs", help="Language directions projected out of stage 2 (-1: the shipped default)."
+    ),
 ) -> None:
     """Rebuild the learned detectors' model files (reads ../shared/datasets)."""
     from stormwatch.detectors.learned._model import MODEL_DIR, Models
-    from stormwatch.train.pipeline import train_all
+    from stormwatch.train.pipeline import SHIPPED_LANG_DIRS, train_all
 
     summary = train_all(
         datasets_dir(),
@@ -34,6 +37,7 @@ def train_cmd(
         per_source=per_source,
         use_per_source=use_per_source,
         log=lambda m: typer.echo(m, err=True),
+        lang_dirs=SHIPPED_LANG_DIRS if lang_dirs < 0 else lang_dirs,
     )
     Models.reset()
     typer.echo(f"trained: train={summary['train']} calib={summary['calib']} in {summary['seconds']}s")

@@ -350,6 +350,42 @@ def sample_for_embedding(rows: Sequence[Row], per_source: int, seed: int) -> lis
     return out
 
 
+# Language directions projected out of the shipped stage 2 (leave-sources-out comparison in docs/quality.md).
+SHIPPED_LANG_DIRS = 0
+
+
+def language_directions(
+    x: FloatArray, rows: Sequence[Row], *, min_rows: int = 12, max_dirs: int = 24, energy: float = 0.9
+) -> FloatArray:
+    """Orthonormal directions (k x d) that carry the language of a text rather than its meaning.
+
+    For each data set with rows in several languages, and each label, the mean embedding of one language minus
+    the mean over that data set's languages is a language contrast on comparable content (tldr pages, our
+    parallel grammars and templates, multilingual injection sets). The top singular vectors of these contrasts
+    that hold `energy` of their variance (at most `max_dirs`) are the directions projected out before the heads,
+    so a head cannot use script or language as a shortcut (issue 10, failure class 3)."""
+    from stormwatch.eval.lso import DATASET_OF
+
+    cells: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, r in enumerate(rows):
+        ds = DATASET_OF.get(r.source, r.source)
+        ds = "tldr" if ds.startswith("tldr") else ds
+        cells[(ds, r.label)][r.lang].append(i)
+    contrasts: list[FloatArray] = []
+    for by_lang in cells.values():
+        means = {lang: x[ix].mean(axis=0) for lang, ix in by_lang.items() if len(ix) >= min_rows}
+        if len(means) < 2:
+            continue
+        centre = np.mean(np.stack(list(means.values())), axis=0)
+        contrasts += [m - centre for m in means.values()]
+    if not contrasts:
+        return np.zeros((0, x.shape[1]), np.float32)
+    _, sv, vt = np.linalg.svd(np.stack(contrasts), full_matrices=False)
+    share = np.cumsum(sv**2) / float(np.sum(sv**2))
+    k = min(max_dirs, int(np.searchsorted(share, energy)) + 1)
+    return vt[:k].astype(np.float32)
+
+
 def train_embed(
     splits: Splits,
     fast_arrays: dict[str, Any],
@@ -362,13 +398,16 @@ def train_embed(
     *,
     head: str = "lr",
     stack_stage1: bool = True,
+    lang_dirs: int = 0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit stage 2 heads, the stacker, the exemplar index (and, for the default route, the stage-2 band).
 
     `head="mlp"`: the category head is a one-hidden-layer MLP (ReLU, 256 units) trained on rows resampled
     so every (source, benign/malicious) pair weighs the same and both classes weigh half; leave-sources-out
     it ranks unseen sources better than the linear head (docs/quality.md). `stack_stage1=False`: the final
-    score is stage 2's alone (stage 1's n-grams track source style: leave-sources-out they lower AUC)."""
+    score is stage 2's alone (stage 1's n-grams track source style: leave-sources-out they lower AUC).
+    `lang_dirs > 0`: at most that many language directions (`language_directions`) are projected out of the
+    centred embedding before every head; the projection is folded into the saved weights (no format change)."""
     from stormwatch.detectors.learned._model import FastModel, dequantize
 
     tr = sample_for_embedding(splits.train, per_source, seed)
@@ -379,6 +418,12 @@ def train_embed(
     eca = cache.get([r.text for r in ca], embedder, log)
     mean = etr.mean(axis=0).astype(np.float32)
     x = etr - mean
+    proj: FloatArray | None = None
+    if lang_dirs > 0:
+        dirs = language_directions(x, tr, max_dirs=lang_dirs)
+        proj = (np.eye(x.shape[1], dtype=np.float32) - dirs.T @ dirs).astype(np.float32)
+        x = x @ proj
+        log(f"stage 2 ({kind}): {len(dirs)} language directions projected out")
     hidden: dict[str, Any] = {}
     if head == "mlp":
         classes, hidden, w_cat, b_cat = _fit_mlp(x, [r.label for r in tr], balanced_weights(tr), seed)
@@ -396,6 +441,13 @@ def train_embed(
     techniques, w_tech, b_tech = _fit_lr(
         x[te], [str(tr[i].technique) for i in te], np.ones(len(te), np.float32), 10.0, seed
     )
+    if proj is not None:  # fold the projection into the first layer of every head: (e - mean) @ (P @ W)
+        if hidden:
+            hidden["w_hid"] = (proj @ hidden["w_hid"]).astype(np.float32)
+        else:
+            w_cat = (proj @ w_cat).astype(np.float32)
+        w_tac = (proj @ w_tac).astype(np.float32)
+        w_tech = (proj @ w_tech).astype(np.float32)
     # Stacker on the calibration split: stage-1 and stage-2 log-odds -> calibrated P(malicious).
     fm = FastModel(
         categories=fast_meta["categories"],
@@ -463,6 +515,7 @@ def train_embed(
         "seed": seed,
         "train_rows": len(tr),
         "calib_rows": len(ca),
+        "language_directions": 0 if proj is None else round(x.shape[1] - float(np.trace(proj))),
     }
     log(
         f"stage 2 done: {len(classes)} categories, {len(tactics)} tactics, {len(techniques)} techniques, "
@@ -499,6 +552,9 @@ def train_all(
     per_source: int = 60,
     use_per_source: int = 1500,
     log: Callable[[str], None] = print,
+    head: str = "mlp",
+    stack_stage1: bool = False,
+    lang_dirs: int = SHIPPED_LANG_DIRS,
 ) -> dict[str, Any]:
     """Build every shipped model from every trainable row (a 15 % calibration split by group, no test split:
     quality is measured leave-sources-out by `benchmarks/quality.py --lso`); returns a summary (also written
@@ -523,7 +579,19 @@ def train_all(
     }
     if embed:
         use_cache = EmbeddingCache(cache_path.with_name(cache_path.stem + "-use.npz"), USE)
-        ua, um = train_embed(splits, fa, fm, use_cache, seed, use_per_source, log, kind=USE)
+        ua, um = train_embed(
+            splits,
+            fa,
+            fm,
+            use_cache,
+            seed,
+            use_per_source,
+            log,
+            kind=USE,
+            head=head,
+            stack_stage1=stack_stage1,
+            lang_dirs=lang_dirs,
+        )
         cascade = TrainedCascade(
             fast_model(fa, fm), embed_model(ua, um), float(um["band"][0]), use_cache, log
         )

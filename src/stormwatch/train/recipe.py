@@ -129,12 +129,23 @@ def fit_cascade(
     max_iter: int = 300,
     head: str = "mlp",
     stack_stage1: bool = False,
+    lang_dirs: int = 0,
 ) -> tuple[TrainedCascade, dict[str, Any]]:
     """Fit both stages; returns the in-memory cascade and the arrays/metadata to save."""
     splits = Splits(list(train), list(calib), [])
     fa, fm = train_fast(splits, seed, log, max_iter=max_iter)
     ua, um = train_embed(
-        splits, fa, fm, cache, seed, per_source, log, kind=USE, head=head, stack_stage1=stack_stage1
+        splits,
+        fa,
+        fm,
+        cache,
+        seed,
+        per_source,
+        log,
+        kind=USE,
+        head=head,
+        stack_stage1=stack_stage1,
+        lang_dirs=lang_dirs,
     )
     cascade = TrainedCascade(fast_model(fa, fm), embed_model(ua, um), float(um["band"][0]), cache, log)
     return cascade, {"fast": (fa, fm), "use": (ua, um)}
@@ -148,6 +159,7 @@ def lso_recipe(
     max_iter: int = 300,
     head: str = "mlp",
     stack_stage1: bool = False,
+    lang_dirs: int = 0,
 ) -> Callable[[Sequence[Any], Sequence[Any], int], Callable[[Sequence[Any]], Scored]]:
     """The recipe for `eval.lso.run_lso`: train on the fold's rows, return its scorer."""
 
@@ -162,6 +174,7 @@ def lso_recipe(
             max_iter=max_iter,
             head=head,
             stack_stage1=stack_stage1,
+            lang_dirs=lang_dirs,
         )
         return cascade.score
 
