@@ -204,6 +204,22 @@ def test_questions_never_fill_a_clause_slot(rows: list[GrammarRow], pretexts: li
                     )
 
 
+def test_statements_are_used_but_never_continue_a_clause(rows: list[GrammarRow]) -> None:
+    g = grammar.load_grammar()
+    clause_heads = [
+        (p.lang, p.template.partition("{request}")[0]) for p in g.pretexts if grammar.continues_clause(p)
+    ]
+    others = {(r.lang, r.key): [t.split("{")[0] for t in set(r.texts) - set(r.clauses)] for r in g.requests}
+    by_text = {x.text: x for x in rows if x.source == "grammar-attack"}
+    statements = sum(len(r.texts) - len(r.clauses) for r in g.requests)
+    assert statements >= 150
+    for x in by_text.values():
+        for lang, head in clause_heads:
+            if x.lang == lang and x.text.startswith(head):
+                rest = x.text[len(head) :]
+                assert not any(o and rest.startswith(o) for o in others[(x.lang, x.key)]), x.text
+
+
 def test_scripts_are_present(rows: list[GrammarRow]) -> None:
     for lang, pat in SCRIPTS.items():
         if lang not in grammar.languages():

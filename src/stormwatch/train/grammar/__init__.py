@@ -118,7 +118,8 @@ class _Request:
     lang: str
     key: str
     spec: RequestSpec
-    texts: tuple[str, ...]
+    texts: tuple[str, ...]  # every phrasing: clauses, questions, statements
+    clauses: tuple[str, ...]  # the imperative clauses among them (fit "has to {request}")
 
 
 @dataclass(frozen=True)
@@ -198,11 +199,15 @@ def load_grammar(root: Path | None = None) -> Grammar:
         vocab[lang] = v
         check_slots(pre, "families", pre.model.families, v, request=True)
         check_slots(att, "requests", att.model.requests, v, request=False)
+        check_slots(att, "statements", att.model.statements, v, request=False)
         check_slots(con, "families", con.model.families, v, request=False)
         check_slots(ben, "families", ben.model.families, v, request=False)
         for key in att.model.requests:
             if key not in index.model.requests:
                 raise att.doc.error(f"request id {key!r} is not in {index.doc.path.name}", ("requests", key))
+        for key in att.model.statements:
+            if key not in att.model.requests:
+                raise att.doc.error(f"statement id {key!r} has no entry under requests", ("statements", key))
         for f, kind, fams in (
             (pre, "pretext", pre.model.families),
             (con, "contrast", con.model.families),
@@ -213,10 +218,10 @@ def load_grammar(root: Path | None = None) -> Grammar:
         pretexts += [
             Pretext(lang, fam, t, splits[fam]) for fam, texts in pre.model.families.items() for t in texts
         ]
-        requests += [
-            _Request(lang, key, index.model.requests[key], tuple(texts))
-            for key, texts in att.model.requests.items()
-        ]
+        for key, texts in att.model.requests.items():
+            clauses = tuple(t for t in texts if _is_clause(t)) or tuple(texts)
+            every = (*texts, *att.model.statements.get(key, []))
+            requests.append(_Request(lang, key, index.model.requests[key], every, clauses))
         contrasts += _split_templates("contrast", lang, con.model.families)
         benign += _split_templates("benign", lang, ben.model.families)
     return Grammar(langs, vocab, tuple(pretexts), tuple(requests), tuple(contrasts), tuple(benign))
@@ -335,9 +340,8 @@ def _attack(g: Grammar, seed: int) -> list[GrammarRow]:
 
         for t in r.texts:
             rows += [row(_cap(s), "bare", "train") for s in _fills(t, v, rng, BARE_FILLS)]
-        clauses = [t for t in r.texts if _is_clause(t)] or list(r.texts)
         for j, p in enumerate(by_lang[r.lang]):
-            texts = clauses if continues_clause(p) else r.texts
+            texts = r.clauses if continues_clause(p) else r.texts
             rows.append(row(wrap(p, _fill(texts[j % len(texts)], v, rng)), p.family, p.split))
         # Code-switching: an English pretext around the request in its own language.
         for j, p in enumerate(_switch_pretexts(g, r.lang, r.key)):

@@ -58,6 +58,8 @@ class AttackFile(_Frozen):
     lang: Annotated[str, StringConstraints(pattern=_LANG)]
     vocab: Vocab = Field(default_factory=dict)
     requests: dict[Name, Annotated[list[Text], Field(min_length=1)]] = Field(min_length=1)
+    # First-person statements of a request ("I need ..."): never put where a pretext continues a clause.
+    statements: dict[Name, Annotated[list[Text], Field(min_length=1)]] = Field(default_factory=dict)
 
 
 class FamilyFile(_Frozen):
