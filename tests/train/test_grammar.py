@@ -311,6 +311,12 @@ def test_unknown_request_id_and_bad_lang_are_located(copy_root: Path) -> None:
         grammar.benign_rows(root=copy_root)
 
 
+def test_a_missing_file_is_named(copy_root: Path) -> None:
+    (copy_root / "benign" / "sw.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"benign/sw\.yaml.*cannot read"):
+        grammar.load_grammar(copy_root)
+
+
 def test_invalid_yaml_and_schema_errors_are_located(copy_root: Path) -> None:
     f = copy_root / "contrasts" / "en.yaml"
     f.write_text("lang: en\nfamilies:\n  detect: [\n", encoding="utf-8")
