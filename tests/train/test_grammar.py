@@ -170,7 +170,7 @@ def test_a_pretext_is_a_cue_for_neither_label(rows: list[GrammarRow]) -> None:
     wrapped_mal = Counter(r.lang for r in rows if r.source == "grammar-attack" and r.family != "bare")
     wrapped_ben = Counter(r.lang for r in rows if r.source == "grammar-pretext")
     for lang in grammar.languages():
-        assert 0.6 <= wrapped_ben[lang] / wrapped_mal[lang] <= 1.5, lang
+        assert 0.8 <= wrapped_ben[lang] / wrapped_mal[lang] <= 1.25, lang
     # jailbreak-style wrappers never carry a benign label
     assert not [r for r in rows if r.source == "grammar-pretext" and r.family in grammar.JAILBREAK_FAMILIES]
     # and every attack label appears bare as well as wrapped, so the request is the signal
