@@ -16,7 +16,19 @@ from pathlib import Path
 
 from stormwatch.train.corpus import BENIGN, Row, _jsonl, _s
 
-TEMPLATE_SOURCES = frozenset({"templates", "atomic-tpl", "inj-grammar", "defender-tpl"})
+TEMPLATE_SOURCES = frozenset(
+    {
+        "templates",
+        "atomic-tpl",
+        "inj-grammar",
+        "defender-tpl",
+        # train/grammar: pretexts, contrasts and broad benign prompts in 20 languages (our text)
+        "grammar-attack",
+        "grammar-benign",
+        "grammar-contrast",
+        "grammar-pretext",
+    }
+)
 
 # Offensive frames around a capability (an Atomic Red Team test name, lower-cased). Our text.
 OFFENSE = {

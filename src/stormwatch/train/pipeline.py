@@ -128,6 +128,9 @@ def corpus_rows(ds: Path, seed: int = 0, *, small: bool = False) -> list[Row]:
 
         rows += load_training_sources(ds, seed) + extra_training_rows(ds, attack_technique_tactics(ds), seed)
         rows += breadth_rows(ds, seed)
+        from stormwatch.train.grammar import training_rows
+
+        rows += training_rows(seed)  # train split only: held-out pretexts/contrasts stay for evaluation
     return [r for r in dedupe_and_group(rows) if r.trainable]
 
 
