@@ -55,6 +55,7 @@ def _load_builtins() -> None:
     # elsewhere.
     import stormwatch.detectors.learned
     import stormwatch.detectors.obfuscation
+    import stormwatch.detectors.policy_conflict
     import stormwatch.detectors.rules  # noqa: F401
 
 
