@@ -76,7 +76,10 @@ def term_regex(terms: list[str], where: str) -> re.Pattern[str] | None:
     parts = []
     for t in sorted({t.strip() for t in terms if t and t.strip()}, key=len, reverse=True):
         esc = re.escape(t).replace(r"\ ", "[ ]{1,2}")
-        parts.append(rf"\b{esc}" if _word_start(t) else esc)
+        if _word_start(t):  # short words match whole ("hell" must not match "hello"); longer ones as stems
+            parts.append(rf"\b{esc}\b" if len(t) <= 4 else rf"\b{esc}")
+        else:
+            parts.append(esc)
     return compile_linear("|".join(parts), where) if parts else None
 
 
@@ -98,6 +101,16 @@ class Lexicon:
     requests: dict[str, tuple[Pattern, ...]]
     topics: dict[str, Topic]
     languages: dict[str, str]  # lowercase language name -> ISO code
+
+    def language_code(self, name: str) -> str | None:
+        """The ISO code of a language name in any of our languages; CJK captures may carry a prefix."""
+        low = name.lower().strip()
+        if low in self.languages:
+            return self.languages[low]
+        for n, code in self.languages.items():
+            if not n.isascii() and len(n) >= 2 and low.endswith(n):
+                return code
+        return None
 
 
 def _patterns(raw: Any, where: str) -> dict[str, tuple[Pattern, ...]]:

@@ -182,15 +182,16 @@ def _topic_of(phrase: str, lex: Lexicon) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def unit_of(u: str) -> str:
+    """A length unit in any of our languages as word / sentence / line / char."""
     u = u.lower()
     for key, stems in (
+        ("char", ("char", "caract", "zeichen", "символ", "文字")),
         ("word", ("word", "palabra", "mot", "wört", "wort", "palavra", "parol", "слов", "字", "词", "語")),
         (
             "sentence",
             ("sentence", "frase", "oracion", "oración", "phrase", "satz", "sätz", "предлож", "句", "文"),
         ),
         ("line", ("line", "línea", "ligne", "zeile", "linha", "rig", "строк")),
-        ("char", ("char", "caract", "zeichen", "символ", "文字")),
     ):
         if any(u.startswith(s) for s in stems):
             return key
@@ -265,7 +266,7 @@ def _sentence_rules(sent: str, base: int, turn: int, lex: Lexicon) -> list[Polic
         add("output-length", m, lang, limit=int(m.group("n")), unit=unit_of(m.group("unit")))
     if hit := first("output-language"):
         m, lang = hit
-        code = lex.languages.get(m.group("lang").lower())
+        code = lex.language_code(m.group("lang"))
         if code:
             add("output-language", m, lang, language=code, phrase=m.group("lang").lower())
     if kinds & {"output-format", "output-length", "output-language", "secret"}:

@@ -36,9 +36,12 @@ META_FACTOR = 0.3  # a question ABOUT the rule ("why can't you give medical advi
 # dev families of benchmarks/data/policy_conflict (see docs/policy-conflict.md).
 SIM_ON_TOPIC = 0.42
 SIM_ALLOWED = 0.3
-_TRICK_WORDS = re.compile(r"\b(?:word|words|length|long|detail|character)\b", re.IGNORECASE)
+_TRICK_WORDS = re.compile(
+    r"\b(?:word|words|length|long|detail|character)\b|palabras|mots|wort|parole|palavras|слов|字数|文字数|كلمات|शब्द",
+    re.IGNORECASE,
+)
 _FORMAT_WORDS = re.compile(
-    r"json|yaml|xml|csv|format|bullet|plain|prose|normal|texto|texte|text|文字|文章", re.IGNORECASE
+    r"json|yaml|xml|csv|format|bullet|plain|prose|normal|texto|texte|text|文章", re.IGNORECASE
 )
 _LANG_WORDS = re.compile(
     r"language|idioma|langue|sprache|língua|lingua|язык|语言|言語|اللغة|भाषा", re.IGNORECASE
@@ -129,6 +132,7 @@ class _Scorer:
             "secret-request",
             "secret-trick",
             "secret-pronoun",
+            "secret-noun",
             "persona-override",
             "identity-probe",
             "limit-override",
@@ -208,7 +212,7 @@ class _Scorer:
                     ):
                         sc *= 0.4  # "tell me how to reset my password" is not a request for the secret
                     hit(rule, sc, req, f"asks for the protected {rule.phrase or 'secret'}")
-                elif trick is not None and pron is not None:
+                elif trick is not None and (pron := pron or sig.get("secret-noun")) is not None:
                     hit(
                         rule,
                         SCORE["secret-weak"],
@@ -268,11 +272,10 @@ class _Scorer:
         rq = self.lex.requests
         if rule.kind == "output-length":
             for m in _all(rq.get("length-request", ()), text):
-                if (
-                    rule.limit is not None
-                    and unit_of(m.group("unit")) == rule.unit
-                    and int(m.group("n")) > rule.limit
-                ):
+                n, unit = int(m.group("n")), unit_of(m.group("unit"))
+                if unit == "char" and rule.unit == "word":  # CJK counts characters: about two per word
+                    n, unit = n // 2, "word"
+                if rule.limit is not None and unit == rule.unit and n > rule.limit:
                     return m, f"asks for {m.group()} (limit {rule.limit} {rule.unit}s)"
             if (
                 ov is not None
@@ -282,7 +285,7 @@ class _Scorer:
                 return ov, "asks to ignore the length limit"
         elif rule.kind == "output-language":
             for m in _all(rq.get("language-request", ()), text):
-                code = self.lex.languages.get(m.group("lang").lower())
+                code = self.lex.language_code(m.group("lang"))
                 if code and code != rule.language:
                     return m, f"asks for an answer in {m.group('lang')} (rule: only {rule.phrase})"
             if ov is not None and _LANG_WORDS.search(ov.group()):
