@@ -186,7 +186,25 @@ def unit_of(u: str) -> str:
     u = u.lower()
     for key, stems in (
         ("char", ("char", "caract", "zeichen", "символ", "文字")),
-        ("word", ("word", "palabra", "mot", "wört", "wort", "palavra", "parol", "слов", "字", "词", "語")),
+        (
+            "word",
+            (
+                "word",
+                "palabra",
+                "mot",
+                "wört",
+                "wort",
+                "palavra",
+                "parol",
+                "слов",
+                "字",
+                "词",
+                "語",
+                "كلم",
+                "شب",
+                "शब्द",
+            ),
+        ),
         (
             "sentence",
             ("sentence", "frase", "oracion", "oración", "phrase", "satz", "sätz", "предлож", "句", "文"),
