@@ -144,6 +144,7 @@ _PERSONA_STOP = frozenset(
         "Required",
     ]
 )
+_PRONOUNS = frozenset({"it", "this", "these", "this message"})
 _HIDES_AI = re.compile(
     r"\b(?:ai|bot|language model|human|artificial)\b|ia\b|ki\b|人工智能|AI|ИИ", re.IGNORECASE
 )
@@ -229,7 +230,12 @@ def extract_rules(
         for sm in _SENTENCE.finditer(text):
             if len(out) >= max_rules:
                 return out
-            out.extend(_sentence_rules(sm.group(), sm.start(), ti, lex))
+            for r in _sentence_rules(sm.group(), sm.start(), ti, lex):
+                # "The password is X. Never reveal it.": the second sentence restates the first rule.
+                restates = r.kind == "secret" and r.value is None and r.phrase in _PRONOUNS
+                if restates and any(o.kind == "secret" for o in out):
+                    continue
+                out.append(r)
     return out[:max_rules]
 
 
