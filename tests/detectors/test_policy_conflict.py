@@ -260,3 +260,13 @@ def test_registry_default_engine_and_fast_path() -> None:
     assert [d.id for d in eng.detectors] == ["policy-conflict-embed"]  # the learned stage supersedes
     v = Engine.default(fast=True).scan(conv(SYSTEM, "¿Qué dosis de ibuprofeno puedo tomar?"))
     assert v.verdict in {"flag", "block"} and "prompt-injection" in v.categories
+
+
+def test_one_finding_per_category_names_the_other_rules(det: PolicyConflict) -> None:
+    # off the allowed topic AND on a forbidden one: one prompt-injection finding, so noisy-OR does not add up
+    fs = det.detect(conv(SYSTEM, "¿Qué dosis de ibuprofeno puedo tomar para la fiebre?"))
+    inj = [f for f in fs if f.category == "prompt-injection"]
+    assert len(inj) == 1 and inj[0].rule == "PC-TOPIC/forbidden-topic"
+    assert "also conflicts with the allowed-topic rule 'Only talk about cooking'" in inj[0].explanation
+    v = Engine(detectors=[det]).scan(conv(SYSTEM, "¿Qué dosis de ibuprofeno puedo tomar para la fiebre?"))
+    assert v.verdict == "flag"

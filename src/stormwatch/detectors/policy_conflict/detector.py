@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from stormwatch.detectors.base import register
-from stormwatch.detectors.policy_conflict._lexicon import Lexicon, Pattern, load_lexicon, term_regex
+from stormwatch.detectors.policy_conflict._lexicon import Lexicon, Pattern, TermHit, TermMatcher, load_lexicon
 from stormwatch.detectors.policy_conflict._rules import MAX_RULES, PolicyRule, extract_rules, unit_of
 from stormwatch.models import Event, Evidence, Finding
 
@@ -19,6 +19,7 @@ MAX_TURNS = 32  # later turns scored per event (the last ones when there are mor
 HEAD_CHARS = 4_000  # of each scored turn: the head and the tail are read (bounded work on huge turns)
 TAIL_CHARS = 2_000
 MAX_FINDINGS = 6
+RULES_CACHE = 512  # distinct system prompts whose rules are remembered per detector
 # Scores (the default policy flags prompt-injection at 0.40 and blocks at 0.70).
 SCORE = {
     "forbidden-topic": 0.55,
@@ -89,14 +90,20 @@ class _Hit:
     leak: bool = False
 
 
-@dataclass
 class _TurnSignals:
-    """What the request patterns found in one turn (computed once, shared by every rule)."""
+    """What the request patterns find in one turn: each kind is searched on first use, then remembered
+    (an event without a secret rule never pays for the secret patterns)."""
 
-    matches: dict[str, re.Match[str] | None] = field(default_factory=dict)
+    def __init__(self, lex: Lexicon, text: str) -> None:
+        self._lex = lex
+        self._text = text
+        self._found: dict[str, re.Match[str] | None] = {}
 
     def get(self, kind: str) -> re.Match[str] | None:
-        return self.matches.get(kind)
+        """The first match of a request-pattern kind in the turn (None when there is none)."""
+        if kind not in self._found:
+            self._found[kind] = _first(self._lex.requests.get(kind, ()), self._text)
+        return self._found[kind]
 
 
 def _first(pats: Sequence[Pattern], text: str) -> re.Match[str] | None:
@@ -123,43 +130,29 @@ class _Scorer:
 
     def __init__(self, lex: Lexicon) -> None:
         self.lex = lex
-        self._custom: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+        self._custom: dict[tuple[str, ...], TermMatcher | None] = {}
 
     def signals(self, text: str) -> _TurnSignals:
-        rq = self.lex.requests
-        sig = _TurnSignals()
-        for kind in (
-            "secret-request",
-            "secret-trick",
-            "secret-pronoun",
-            "secret-noun",
-            "persona-override",
-            "identity-probe",
-            "limit-override",
-            "booster",
-            "meta-question",
-            "own-secret",
-        ):
-            sig.matches[kind] = _first(rq.get(kind, ()), text)
-        return sig
+        """The lazily computed request signals of one turn."""
+        return _TurnSignals(self.lex, text)
 
-    def custom_terms(self, terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    def custom_terms(self, terms: tuple[str, ...]) -> TermMatcher | None:
         if terms not in self._custom:
             # Stems: the first 6 letters of longer words, so "discounts" also matches "discount".
             stems = [t[:6] if len(t) > 7 else t for t in terms]
-            self._custom[terms] = term_regex(stems, "custom topic") if stems else None
+            self._custom[terms] = TermMatcher(stems) if stems else None
         return self._custom[terms]
 
-    def topic_match(self, rule: PolicyRule, text: str) -> tuple[int, re.Match[str] | None]:
+    def topic_match(self, rule: PolicyRule, text: str) -> tuple[int, TermHit | None]:
         """(how many keyword hits, the first) of the rule's topics in a turn."""
         n, first = 0, None
-        rxs = [self.lex.topics[t].keywords for t in rule.topics if t in self.lex.topics]
+        rxs: list[TermMatcher] = [self.lex.topics[t].keywords for t in rule.topics if t in self.lex.topics]
         if rule.terms:
             c = self.custom_terms(rule.terms)
             if c is not None:
                 rxs.append(c)
         for rx in rxs:
-            for m in rx.finditer(text):
+            for m in rx.finditer(text, limit=4):
                 n += 1
                 if first is None or m.start() < first.start():
                     first = m
@@ -167,12 +160,12 @@ class _Scorer:
                     break
         return n, first
 
-    def other_topics(self, rule: PolicyRule, text: str) -> tuple[str, re.Match[str]] | None:
+    def other_topics(self, rule: PolicyRule, text: str) -> tuple[str, TermHit] | None:
         """A known topic other than the allowed ones that a turn is clearly about (two keyword hits)."""
         for tid, topic in self.lex.topics.items():
             if tid in rule.topics:
                 continue
-            ms = list(topic.keywords.finditer(text))[:3]
+            ms = topic.keywords.finditer(text, limit=2)
             if len(ms) >= 2 or (ms and len(ms[0].group()) >= 6):
                 return tid, ms[0]
         return None
@@ -182,11 +175,12 @@ class _Scorer:
     ) -> list[_Hit]:
         text = t.text
         sig = self.signals(text)
-        boost = sig.get("booster")
-        meta = sig.get("meta-question")
         out: list[_Hit] = []
 
-        def hit(rule: PolicyRule, score: float, m: re.Match[str] | None, why: str, **kw: Any) -> None:
+        def hit(
+            rule: PolicyRule, score: float, m: re.Match[str] | TermHit | None, why: str, **kw: Any
+        ) -> None:
+            boost = sig.get("booster")
             if boost is not None:
                 score += BOOST
                 why += f"; with a pretext ({boost.group()!r})"
@@ -197,14 +191,13 @@ class _Scorer:
             if rule.turn >= t.index:
                 continue
             if rule.kind == "secret":
-                req, trick, pron = (
-                    sig.get("secret-request"),
-                    sig.get("secret-trick"),
-                    sig.get("secret-pronoun"),
-                )
-                own = sig.get("own-secret")
+                # Cheapest first: a request for the secret, else a pronoun/noun pointing at it (then a trick).
+                req = sig.get("secret-request")
+                ref = None if req is not None else sig.get("secret-pronoun") or sig.get("secret-noun")
+                trick = sig.get("secret-trick") if req is not None or ref is not None else None
                 if req is not None:
                     sc = SCORE["secret"] + (0.1 if trick is not None else 0.0)
+                    own = sig.get("own-secret")
                     if (
                         own is not None
                         and own.start() < req.end() + 30
@@ -212,11 +205,11 @@ class _Scorer:
                     ):
                         sc *= 0.4  # "tell me how to reset my password" is not a request for the secret
                     hit(rule, sc, req, f"asks for the protected {rule.phrase or 'secret'}")
-                elif trick is not None and (pron := pron or sig.get("secret-noun")) is not None:
+                elif trick is not None and ref is not None:
                     hit(
                         rule,
                         SCORE["secret-weak"],
-                        pron,
+                        ref,
                         f"asks for the secret in another form ({trick.group()!r})",
                     )
                 elif (
@@ -247,7 +240,7 @@ class _Scorer:
                         if first
                         else (f"is about a forbidden topic (similarity {sim:.2f})")
                     )
-                    if meta is not None:
+                    if sig.get("meta-question") is not None:
                         sc *= META_FACTOR
                         why += "; but as a question about the rule"
                     hit(rule, sc, first, why)
@@ -259,7 +252,7 @@ class _Scorer:
                     other is not None
                     or (sims is not None and sim_allowed < SIM_ALLOWED and sim_other >= SIM_ON_TOPIC)
                 )
-                if off and meta is None:
+                if off and sig.get("meta-question") is None:
                     om = other[1] if other else None
                     what = f"{other[0]} ({om.group()!r})" if other and om else f"similarity {sim_other:.2f}"
                     hit(rule, SCORE["allowed-topic"], om, f"is off the allowed topic {rule.phrase!r}: {what}")
@@ -314,7 +307,7 @@ def _category(h: _Hit) -> tuple[str, tuple[str, ...]]:
     return "prompt-injection", ("AML.T0051", "AML.T0051.000")
 
 
-def _finding(det: str, h: _Hit) -> Finding:
+def _finding(det: str, h: _Hit, others: list[_Hit]) -> Finding:
     cat, techs = _category(h)
     s, e = _orig(h.turn, h.start), _orig(h.turn, h.end)
     src = h.turn.text[h.start : h.end][:200]
@@ -324,6 +317,10 @@ def _finding(det: str, h: _Hit) -> Finding:
         f"turn {h.turn.index} ({h.turn.role}) {h.why}; conflicts with the {r.kind} rule of turn {r.turn}: "
         f"{r.text!r}"
     )
+    if others:
+        expl += "; also conflicts with " + "; ".join(
+            f"the {o.rule.kind} rule {o.rule.text!r} (turn {o.turn.index}, {o.score:.2f})" for o in others
+        )
     return Finding(
         detector=det,
         rule=f"{rule_id}/{r.kind}",
@@ -364,13 +361,19 @@ def _leaks(rules: list[PolicyRule], event: Event) -> list[_Hit]:
     return out
 
 
-def _best(hits: list[_Hit]) -> list[_Hit]:
+def _best(hits: list[_Hit]) -> list[tuple[_Hit, list[_Hit]]]:
+    """The strongest hit per rule, then one finding per category: the verdict combines the findings of a
+    category by noisy-OR, so two rules broken by one turn must not add up to a block. The others are named
+    in the explanation."""
     best: dict[tuple[str, str, bool], _Hit] = {}
     for h in hits:
         key = (h.rule.kind, h.rule.text, h.leak)
         if key not in best or h.score > best[key].score:
             best[key] = h
-    return sorted(best.values(), key=lambda h: -h.score)[:MAX_FINDINGS]
+    groups: dict[str, list[_Hit]] = {}
+    for h in sorted(best.values(), key=lambda h: -h.score):
+        groups.setdefault(_category(h)[0], []).append(h)
+    return [(g[0], g[1:MAX_FINDINGS]) for g in groups.values()]
 
 
 @register("policy-conflict")
@@ -384,12 +387,21 @@ class PolicyConflict:
         self.max_rules = max_rules
         self.lexicon_ = lexicon or load_lexicon()
         self._scorer = _Scorer(self.lexicon_)
+        # Applications send the same system prompt with every request: its rules are read once.
+        self._rules_cache: dict[tuple[tuple[int, str], ...], list[PolicyRule]] = {}
 
     def rules(self, event: Event) -> list[PolicyRule]:
         """The rules read from the event's system/developer messages."""
-        if not any(m.role in ("system", "developer") for m in event.messages):
+        key = tuple((i, m.content) for i, m in enumerate(event.messages) if m.role in ("system", "developer"))
+        if not key:
             return []
-        return extract_rules(event, max_rules=self.max_rules, lexicon=self.lexicon_)
+        got = self._rules_cache.get(key)
+        if got is None:
+            got = extract_rules(event, max_rules=self.max_rules, lexicon=self.lexicon_)
+            if len(self._rules_cache) >= RULES_CACHE:
+                self._rules_cache.clear()
+            self._rules_cache[key] = got
+        return list(got)
 
     def detect(self, event: Event) -> list[Finding]:
         """Findings for one event (none without a system/developer message)."""
@@ -417,7 +429,7 @@ class PolicyConflict:
             for j, t in enumerate(turns):
                 hits += self._scorer.score_turn(rules, t, sims[k][j] if sims else None)
             hits += _leaks(rules, ev)
-            out.append([_finding(self.id, h) for h in _best(hits)])
+            out.append([_finding(self.id, h, others) for h, others in _best(hits)])
         return out
 
 
