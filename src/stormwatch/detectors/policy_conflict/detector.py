@@ -19,6 +19,10 @@ MAX_TURNS = 32  # later turns scored per event (the last ones when there are mor
 HEAD_CHARS = 4_000  # of each scored turn: the head and the tail are read (bounded work on huge turns)
 TAIL_CHARS = 2_000
 MAX_FINDINGS = 6
+MAX_DECODED = (
+    3  # decoded readings (base64, hex, ...) of a turn scored when the turn itself conflicts with nothing
+)
+OBFUSCATION = "AML.T0068"
 RULES_CACHE = 512  # distinct system prompts whose rules are remembered per detector
 # Scores (the default policy flags prompt-injection at 0.40 and blocks at 0.70).
 SCORE = {
@@ -65,6 +69,7 @@ class _Turn:
     role: str
     text: str
     offset: list[int]  # [head_len, tail_start_in_original]: maps offsets of `text` back to the turn
+    decoded_by: str | None = None  # a decoded reading of the turn (offsets are into the decoded text)
 
 
 def _window(content: str) -> tuple[str, list[int]]:
@@ -75,6 +80,8 @@ def _window(content: str) -> tuple[str, list[int]]:
 
 
 def _orig(t: _Turn, pos: int) -> int:
+    if t.decoded_by is not None:
+        return pos
     head, tail0 = t.offset
     return pos if pos <= head else tail0 + (pos - head - 1)
 
@@ -326,9 +333,9 @@ def _finding(det: str, h: _Hit, others: list[_Hit]) -> Finding:
         rule=f"{rule_id}/{r.kind}",
         score=round(min(1.0, max(0.0, h.score)), 4),
         category=cat,
-        techniques=techs,
+        techniques=(*techs, OBFUSCATION) if h.turn.decoded_by else techs,
         evidence=(
-            Evidence(turn=h.turn.index, start=s, end=max(s, e), text=src),
+            Evidence(turn=h.turn.index, start=s, end=max(s, e), text=src, decoded_by=h.turn.decoded_by),
             Evidence(turn=r.turn, start=r.start, end=r.end, text=r.text[:200]),
         ),
         explanation=expl,
@@ -407,6 +414,20 @@ class PolicyConflict:
         """Findings for one event (none without a system/developer message)."""
         return self.detect_batch([event])[0]
 
+    def _decoded_hits(self, rules: list[PolicyRule], t: _Turn) -> list[_Hit]:
+        """Conflicts that only a decoded reading of the turn shows ("aW4gYmFzZTY0..." asking for the password).
+
+        The engine decodes turns too, but scores the decoded text without the system message."""
+        from stormwatch.detectors.decoders import decode_views
+
+        out: list[_Hit] = []
+        for view in decode_views(t.text)[:MAX_DECODED]:
+            dt = _Turn(t.index, t.role, view.text[: HEAD_CHARS + TAIL_CHARS], [0, 0], view.decoded_by)
+            out += self._scorer.score_turn(rules, dt)
+        for h in out:
+            h.why += f" (exposed by decoding: {h.turn.decoded_by})"
+        return out
+
     def _similarities(
         self, items: list[tuple[list[PolicyRule], list[_Turn]]]
     ) -> list[list[dict[int, tuple[float, float]]]] | None:
@@ -427,7 +448,10 @@ class PolicyConflict:
                 continue
             hits: list[_Hit] = []
             for j, t in enumerate(turns):
-                hits += self._scorer.score_turn(rules, t, sims[k][j] if sims else None)
+                got = self._scorer.score_turn(rules, t, sims[k][j] if sims else None)
+                if not got:
+                    got = self._decoded_hits(rules, t)
+                hits += got
             hits += _leaks(rules, ev)
             out.append([_finding(self.id, h, others) for h, others in _best(hits)])
         return out
