@@ -41,6 +41,7 @@ async def paced(
     lat: list[float] = []
     codes: dict[str, int] = {}
     ids: list[str] = []
+    errors: list[str] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         deadline = time.perf_counter() + seconds
@@ -59,6 +60,8 @@ async def paced(
                     code = "client-timeout"
                 except httpx.HTTPError as exc:
                     code = type(exc).__name__
+                    if len(errors) < 5:
+                        errors.append(f"{code} after {time.perf_counter() - t0:.2f} s: {exc!r}"[:200])
                 lat.append(time.perf_counter() - t0)
                 codes[code] = codes.get(code, 0) + 1
                 n += 1
@@ -70,6 +73,7 @@ async def paced(
         "p50_ms": pct(lat, 50) * 1000,
         "p99_ms": pct(lat, 99) * 1000,
         "codes": codes,
+        "errors": errors,
         "ids": ids,
     }
 
