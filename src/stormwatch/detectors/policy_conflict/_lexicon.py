@@ -20,7 +20,6 @@ FLAGS = re.IGNORECASE
 _sre_p: Any = importlib.import_module("re._parser")
 _sre_c: Any = importlib.import_module("re._constants")
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
-_LATIN_OR_CYRILLIC = re.compile(r"^[\w\s'’.-]+$", re.ASCII)
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _LATIN_EXT = re.compile("[a-zà-ÿ]", re.IGNORECASE)
 
@@ -69,18 +68,6 @@ def _word_start(term: str) -> bool:
     # Latin and Cyrillic terms match at a word start (stems allowed); CJK, Arabic and Devanagari as substrings
     # (no spaces between words, or combining marks that `\b` does not treat as word characters).
     return bool(_LATIN_EXT.search(term) or _CYRILLIC.search(term))
-
-
-def term_regex(terms: list[str], where: str) -> re.Pattern[str] | None:
-    """One alternation over literal terms (longest first), word-start anchored where the script allows."""
-    parts = []
-    for t in sorted({t.strip() for t in terms if t and t.strip()}, key=len, reverse=True):
-        esc = re.escape(t).replace(r"\ ", "[ ]{1,2}")
-        if _word_start(t):  # short words match whole ("hell" must not match "hello"); longer ones as stems
-            parts.append(rf"\b{esc}\b" if len(t) <= 4 else rf"\b{esc}")
-        else:
-            parts.append(esc)
-    return compile_linear("|".join(parts), where) if parts else None
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ SCORED_ROLES = ("user", "tool")
 MAX_TURNS = 32  # later turns scored per event (the last ones when there are more)
 HEAD_CHARS = 4_000  # of each scored turn: the head and the tail are read (bounded work on huge turns)
 TAIL_CHARS = 2_000
-MAX_FINDINGS = 6
-MAX_DECODED = (
-    3  # decoded readings (base64, hex, ...) of a turn scored when the turn itself conflicts with nothing
-)
+MAX_FINDINGS = 6  # other rules one finding names in its explanation
+# Decoded readings (base64, hex, ...) of a turn scored when the turn itself conflicts with nothing.
+MAX_DECODED = 3
 OBFUSCATION = "AML.T0068"
 RULES_CACHE = 512  # distinct system prompts whose rules are remembered per detector
 # Scores (the default policy flags prompt-injection at 0.40 and blocks at 0.70).
