@@ -113,19 +113,29 @@ def hunt_cmd(
         f"scanned {s['scanned']:,} events; store holds {s['stored_events']:,}; "
         f"{s['suspicious_accounts']} suspicious accounts, {len(result.clusters)} clusters"
     )
-    con.print(bad_records_line(report, bad_log), markup=False, highlight=False)
+    con.print(bad_records_line(report, bad_log), markup=False, highlight=False, soft_wrap=True)
     shown = [e for e in report.errors if e not in report.damaged][:5]
     for e in shown:
-        con.print(f"  bad record: {e}", markup=False, highlight=False)
+        con.print(f"  bad record: {e}", markup=False, highlight=False, soft_wrap=True)
     if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
         more = report.bad_records - len(shown) - len(report.damaged)
-        con.print(f"  ({more} more not shown; --errors FILE writes them all)", markup=False, highlight=False)
+        con.print(
+            f"  ({more} more not shown; --errors FILE writes them all)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if judge is not None:
-        con.print(_judge.judge_summary(judge.stats), markup=False, highlight=False)
+        con.print(_judge.judge_summary(judge.stats), markup=False, highlight=False, soft_wrap=True)
     Console().print(summary_table(result))
     con.print(f"report: {out / 'report.html'}")
     if report.damaged:
         # the hunt ran on what could be read; the exit status must not say every input was read
         for d in report.damaged:
-            con.print(f"error: damaged input, not read to the end: {d}", markup=False, highlight=False)
+            con.print(
+                f"error: damaged input, not read to the end: {d}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1)

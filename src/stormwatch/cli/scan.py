@@ -222,11 +222,16 @@ def scan_cmd(
             )
             err.print(f"ms/event by detector: {per}", highlight=False)
         if engine.judge is not None:
-            err.print(_judge.judge_summary(engine.judge.stats), markup=False, highlight=False)
+            err.print(_judge.judge_summary(engine.judge.stats), markup=False, highlight=False, soft_wrap=True)
     if report.damaged:
         # the output holds what was read before the damage; the exit status must not say "all read"
         for d in report.damaged:
-            err.print(f"error: damaged input, not read to the end: {d}", markup=False, highlight=False)
+            err.print(
+                f"error: damaged input, not read to the end: {d}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(1)
 
 
@@ -263,13 +268,18 @@ def _summary(
         f"[bold]{n}[/] events: [green]{counts['allow']} allow[/], [yellow]{counts['flag']} flag[/], "
         f"[red]{counts['block']} block[/]; {rate:,.0f} events/s"
     )
-    err.print(bad_records_line(report, bad_log), markup=False, highlight=False)
+    err.print(bad_records_line(report, bad_log), markup=False, highlight=False, soft_wrap=True)
     shown = [e for e in report.errors if e not in report.damaged][:5]
     for e in shown:
-        err.print(f"  bad record: {e}", markup=False, highlight=False)
+        err.print(f"  bad record: {e}", markup=False, highlight=False, soft_wrap=True)
     if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
         more = report.bad_records - len(shown) - len(report.damaged)
-        err.print(f"  ({more} more not shown; --errors FILE writes them all)", markup=False, highlight=False)
+        err.print(
+            f"  ({more} more not shown; --errors FILE writes them all)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def bad_records_line(report: IngestReport, bad_log: BadRecordLog | None) -> str:
