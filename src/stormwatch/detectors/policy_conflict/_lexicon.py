@@ -58,10 +58,37 @@ def compile_linear(source: str, where: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Pattern:
-    """One compiled pattern and the language it is written for."""
+    """One compiled pattern, the language it is written for and the script a text needs to possibly match."""
 
     lang: str
     rx: re.Pattern[str]
+
+    @property
+    def script(self) -> str:
+        """The script of the pattern's language ("any" for patterns written for every language)."""
+        return _SCRIPT_OF_LANG.get(self.lang, "any")
+
+
+_SCRIPT_OF_LANG = {
+    **dict.fromkeys(("en", "es", "fr", "de", "pt", "it"), "latin"),
+    "ru": "cyrillic",
+    "zh": "cjk",
+    "ja": "cjk",
+    "ar": "arabic",
+    "hi": "devanagari",
+}
+_SCRIPTS = {
+    "latin": re.compile("[A-Za-z\u00c0-\u024f]"),
+    "cyrillic": re.compile("[\u0400-\u04ff]"),
+    "cjk": re.compile("[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]"),
+    "arabic": re.compile("[\u0600-\u06ff]"),
+    "devanagari": re.compile("[\u0900-\u097f]"),
+}
+
+
+def scripts_of(text: str) -> frozenset[str]:
+    """The scripts a text uses (patterns of other scripts cannot match it and are skipped)."""
+    return frozenset({"any", *(name for name, rx in _SCRIPTS.items() if rx.search(text))})
 
 
 def _word_start(term: str) -> bool:
@@ -98,53 +125,61 @@ _NON_SPACED = re.compile("[\u0600-\u06ff\u0900-\u0dff\u3040-\u30ff\u3400-\u9fff\
 class TermMatcher:
     """Finds literal terms in text in one pass over its words (a big regex alternation is ~100x slower).
 
-    Latin and Cyrillic terms match at a word start (stems; terms of up to 4 letters only as whole words);
-    CJK, Arabic and Devanagari terms match as substrings, and only texts in those scripts are searched for them.
+    Terms carry a tag (a topic id), so one pass finds the terms of every topic. Latin and Cyrillic terms match
+    at a word start (stems; Latin terms of up to 4 letters only as whole words); CJK, Arabic and Devanagari
+    terms match as substrings, and only texts in those scripts are searched for them.
     """
 
-    def __init__(self, terms: list[str]) -> None:
-        self.by_prefix: dict[str, list[tuple[str, bool]]] = {}
-        self.substr: list[str] = []
-        for t in sorted(
-            {" ".join(t.lower().split()) for t in terms if t and t.strip()}, key=len, reverse=True
-        ):
+    def __init__(self, terms: list[str] | dict[str, list[str]]) -> None:
+        tagged = terms if isinstance(terms, dict) else {"": terms}
+        self.by_prefix: dict[str, list[tuple[str, bool, str]]] = {}
+        self.substr: list[tuple[str, str]] = []
+        flat = {
+            (" ".join(t.lower().split()), tag) for tag, lst in tagged.items() for t in lst if t and t.strip()
+        }
+        for t, tag in sorted(flat, key=lambda x: (-len(x[0]), x)):
             if _word_start(t):
                 # Short Latin words match whole ("hell" must not match "hello"); Cyrillic entries are stems.
                 whole = len(t) <= 4 and not _CYRILLIC.search(t)
-                self.by_prefix.setdefault(t[:2], []).append((t, whole))
+                self.by_prefix.setdefault(t[:2], []).append((t, whole, tag))
             else:
-                self.substr.append(t)
+                self.substr.append((t, tag))
 
     def __bool__(self) -> bool:
         return bool(self.by_prefix or self.substr)
 
-    def finditer(self, text: str, limit: int = 8) -> list[TermHit]:
-        """Up to `limit` hits, in text order for word terms, then substring terms."""
+    def hits(self, text: str, limit: int = 8) -> dict[str, list[TermHit]]:
+        """Up to `limit` hits per tag: word terms in text order, then substring terms."""
         low = text.lower()
         if len(low) != len(text):  # lowercasing changed offsets (rare letters): match case-sensitively
             low = text
-        out: list[TermHit] = []
+        out: dict[str, list[TermHit]] = {}
         for m in _WORD.finditer(low):
-            cands = self.by_prefix.get(low[m.start() : m.start() + 2])
+            at = m.start()
+            cands = self.by_prefix.get(low[at : at + 2])
             if not cands:
                 continue
-            for term, whole in cands:
-                if low.startswith(term, m.start()):
-                    end = m.start() + len(term)
-                    if whole and end < len(low) and (low[end].isalnum() or low[end] == "_"):
-                        continue
-                    out.append(TermHit(m.start(), end, text[m.start() : end]))
-                    break
-            if len(out) >= limit:
-                return out
+            seen: set[str] = set()
+            for term, whole, tag in cands:
+                if tag in seen or not low.startswith(term, at):
+                    continue
+                end = at + len(term)
+                if whole and end < len(low) and (low[end].isalnum() or low[end] == "_"):
+                    continue
+                seen.add(tag)
+                lst = out.setdefault(tag, [])
+                if len(lst) < limit:
+                    lst.append(TermHit(at, end, text[at:end]))
         if self.substr and _NON_SPACED.search(text):
-            for term in self.substr:
-                at = low.find(term)
-                if at >= 0:
-                    out.append(TermHit(at, at + len(term), text[at : at + len(term)]))
-                    if len(out) >= limit:
-                        break
-        return out
+            for term, tag in self.substr:
+                lst = out.setdefault(tag, [])
+                if len(lst) < limit and (pos := low.find(term)) >= 0:
+                    lst.append(TermHit(pos, pos + len(term), text[pos : pos + len(term)]))
+        return {k: v for k, v in out.items() if v}
+
+    def finditer(self, text: str, limit: int = 8) -> list[TermHit]:
+        """Up to `limit` hits of any tag."""
+        return [h for lst in self.hits(text, limit).values() for h in lst][:limit]
 
     def search(self, text: str) -> TermHit | None:
         """The first hit, or None."""
@@ -170,6 +205,7 @@ class Lexicon:
     requests: dict[str, tuple[Pattern, ...]]
     topics: dict[str, Topic]
     languages: dict[str, str]  # lowercase language name -> ISO code
+    keyword_index: TermMatcher  # every topic's request words, tagged by topic id (one pass per turn)
 
     def language_code(self, name: str) -> str | None:
         """The ISO code of a language name in any of our languages; CJK captures may carry a prefix."""
@@ -226,4 +262,12 @@ def load_lexicon() -> Lexicon:
     langs = {
         str(n).lower(): str(code) for code, names in (rq_raw.get("languages") or {}).items() for n in names
     }
-    return Lexicon(_patterns(ex_raw, "extract.yaml"), _patterns(rq_raw, "requests.yaml"), topics, langs)
+    index = TermMatcher(
+        {
+            str(tid): [str(k) for lst in (spec.get("keywords") or {}).values() for k in lst]
+            for tid, spec in tp_raw.items()
+        }
+    )
+    return Lexicon(
+        _patterns(ex_raw, "extract.yaml"), _patterns(rq_raw, "requests.yaml"), topics, langs, index
+    )

@@ -10,7 +10,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from stormwatch.detectors.base import register
-from stormwatch.detectors.policy_conflict._lexicon import Lexicon, Pattern, TermHit, TermMatcher, load_lexicon
+from stormwatch.detectors.policy_conflict._lexicon import (
+    Lexicon,
+    Pattern,
+    TermHit,
+    TermMatcher,
+    load_lexicon,
+    scripts_of,
+)
 from stormwatch.detectors.policy_conflict._rules import MAX_RULES, PolicyRule, extract_rules, unit_of
 from stormwatch.models import Event, Evidence, Finding
 
@@ -104,26 +111,38 @@ class _TurnSignals:
         self._lex = lex
         self._text = text
         self._found: dict[str, re.Match[str] | None] = {}
+        self._topics: dict[str, list[TermHit]] | None = None
+        self.scripts = scripts_of(text)
+
+    def topics(self) -> dict[str, list[TermHit]]:
+        """Request words of every lexicon topic found in the turn (one pass, remembered)."""
+        if self._topics is None:
+            self._topics = self._lex.keyword_index.hits(self._text, limit=4)
+        return self._topics
 
     def get(self, kind: str) -> re.Match[str] | None:
         """The first match of a request-pattern kind in the turn (None when there is none)."""
         if kind not in self._found:
-            self._found[kind] = _first(self._lex.requests.get(kind, ()), self._text)
+            self._found[kind] = _first(self._lex.requests.get(kind, ()), self._text, self.scripts)
         return self._found[kind]
 
 
-def _first(pats: Sequence[Pattern], text: str) -> re.Match[str] | None:
+def _first(pats: Sequence[Pattern], text: str, scripts: frozenset[str]) -> re.Match[str] | None:
     best: re.Match[str] | None = None
     for p in pats:
+        if p.script not in scripts:
+            continue
         m = p.rx.search(text)
         if m is not None and (best is None or m.start() < best.start()):
             best = m
     return best
 
 
-def _all(pats: Sequence[Pattern], text: str, limit: int = 8) -> list[re.Match[str]]:
+def _all(pats: Sequence[Pattern], text: str, scripts: frozenset[str], limit: int = 8) -> list[re.Match[str]]:
     out: list[re.Match[str]] = []
     for p in pats:
+        if p.script not in scripts:
+            continue
         for m in p.rx.finditer(text):
             out.append(m)
             if len(out) >= limit:
@@ -149,29 +168,22 @@ class _Scorer:
             self._custom[terms] = TermMatcher(stems) if stems else None
         return self._custom[terms]
 
-    def topic_match(self, rule: PolicyRule, text: str) -> tuple[int, TermHit | None]:
+    def topic_match(self, rule: PolicyRule, text: str, sig: _TurnSignals) -> tuple[int, TermHit | None]:
         """(how many keyword hits, the first) of the rule's topics in a turn."""
-        n, first = 0, None
-        rxs: list[TermMatcher] = [self.lex.topics[t].keywords for t in rule.topics if t in self.lex.topics]
+        found = sig.topics()
+        hits = [h for t in rule.topics for h in found.get(t, ())]
         if rule.terms:
             c = self.custom_terms(rule.terms)
             if c is not None:
-                rxs.append(c)
-        for rx in rxs:
-            for m in rx.finditer(text, limit=4):
-                n += 1
-                if first is None or m.start() < first.start():
-                    first = m
-                if n >= 4:
-                    break
-        return n, first
+                hits += c.finditer(text, limit=4)
+        first = min(hits, key=lambda h: h.start()) if hits else None
+        return min(len(hits), 4), first
 
-    def other_topics(self, rule: PolicyRule, text: str) -> tuple[str, TermHit] | None:
+    def other_topics(self, rule: PolicyRule, sig: _TurnSignals) -> tuple[str, TermHit] | None:
         """A known topic other than the allowed ones that a turn is clearly about (two keyword hits)."""
-        for tid, topic in self.lex.topics.items():
+        for tid, ms in sig.topics().items():
             if tid in rule.topics:
                 continue
-            ms = topic.keywords.finditer(text, limit=2)
             if len(ms) >= 2 or (ms and len(ms[0].group()) >= 6):
                 return tid, ms[0]
         return None
@@ -235,7 +247,7 @@ class _Scorer:
                 if m is not None:
                     hit(rule, SCORE["output"], m[0], m[1])
             elif rule.kind == "forbidden-topic":
-                n, first = self.topic_match(rule, text)
+                n, first = self.topic_match(rule, text, sig)
                 sim = sims.get(ri, (0.0, 0.0))[0] if sims else 0.0
                 if n or sim >= SIM_ON_TOPIC:
                     sc = SCORE["forbidden-topic"] + 0.03 * min(n - 1, 2) if n else SCORE["forbidden-topic"]
@@ -251,8 +263,8 @@ class _Scorer:
                         why += "; but as a question about the rule"
                     hit(rule, sc, first, why)
             elif rule.kind == "allowed-topic":
-                n, _ = self.topic_match(rule, text)
-                other = self.other_topics(rule, text)
+                n, _ = self.topic_match(rule, text, sig)
+                other = self.other_topics(rule, sig)
                 sim_allowed, sim_other = sims.get(ri, (1.0, 0.0)) if sims else (1.0, 0.0)
                 off = n == 0 and (
                     other is not None
@@ -270,7 +282,7 @@ class _Scorer:
         ov = sig.get("limit-override")
         rq = self.lex.requests
         if rule.kind == "output-length":
-            for m in _all(rq.get("length-request", ()), text):
+            for m in _all(rq.get("length-request", ()), text, sig.scripts):
                 n, unit = int(m.group("n")), unit_of(m.group("unit"))
                 if unit == "char" and rule.unit == "word":  # CJK counts characters: about two per word
                     n, unit = n // 2, "word"
@@ -283,7 +295,7 @@ class _Scorer:
             ):
                 return ov, "asks to ignore the length limit"
         elif rule.kind == "output-language":
-            for m in _all(rq.get("language-request", ()), text):
+            for m in _all(rq.get("language-request", ()), text, sig.scripts):
                 code = self.lex.language_code(m.group("lang"))
                 if code and code != rule.language:
                     return m, f"asks for an answer in {m.group('lang')} (rule: only {rule.phrase})"
