@@ -389,3 +389,23 @@ def test_hunt_workers_end_with_a_killed_parent() -> None:
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, "hunt worker processes outlived their killed parent"
+
+
+def test_reingest_is_idempotent_and_cannot_replace_guard_evidence(tmp_path: Any) -> None:
+    from stormwatch.hunt.pipeline import scan_into_store
+    from stormwatch.models import Message, Verdict
+    from stormwatch.store import open_store
+
+    src = tmp_path / "log.jsonl"
+    rows = [{"id": f"r{i}", "account_id": "a", "prompt": f"hello {i}"} for i in range(50)]
+    rows.append({"id": "gw-1", "account_id": "a", "prompt": "harmless rewrite"})
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with open_store(tmp_path / "s.duckdb") as store:
+        guard = Event(id="gw-1", account_id="a", messages=(Message(role="user", content="the attack"),))
+        store.add([guard], [Verdict(id="gw-1", risk=0.99, verdict="block")], seal=True)
+        for _ in range(2):  # the same file twice: the same store
+            scan_into_store(read_events(src), store, workers=1)
+            assert store.count() == 51
+        by_id = {r["id"]: r for r in store.account_events(["a"])}
+        assert (by_id["gw-1"]["verdict"], by_id["gw-1"]["prompt"]) == ("block", "the attack")
+        assert by_id["r7"]["prompt"] == "hello 7"
