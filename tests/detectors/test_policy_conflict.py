@@ -104,6 +104,7 @@ def test_unknown_topic_keeps_its_own_words_and_rules_are_capped() -> None:
 
 def test_plain_system_prompt_gives_no_rules() -> None:
     assert extract_rules(conv("You are a helpful assistant.")) == []
+    assert [r.kind for r in extract_rules(conv("You are NOT a doctor. You are Never wrong."))] == []
 
 
 # --------------------------------------------------------------------------------------- scoring

@@ -272,7 +272,7 @@ def _sentence_rules(sent: str, base: int, turn: int, lex: Lexicon) -> list[Polic
         add("secret", m, lang, phrase=m.group("topic").lower())
     for p in lex.extract.get("persona", ()):
         pm = p.rx.search(sent)
-        if pm is not None and pm.group("name") not in _PERSONA_STOP:
+        if pm is not None and pm.group("name").title() not in _PERSONA_STOP:
             m, name = pm, pm.group("name")
             add(
                 "persona",
