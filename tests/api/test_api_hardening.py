@@ -15,12 +15,11 @@ from typing import ClassVar
 
 import httpx
 import pytest
-from api_support import Keys, Served, UpstreamState, make_engine, settings_for, wait_for
+from api_support import Guard, Keys, Served, UpstreamState, make_engine, settings_for, wait_for
 
 from stormwatch.api import create_app
 from stormwatch.api._logging import JsonFormatter, redact
 from stormwatch.api._ratelimit import AuthThrottle
-from stormwatch.api._writer import MemorySink
 from stormwatch.engine import Engine
 from stormwatch.models import Event, Finding
 from stormwatch.store import open_store
@@ -63,8 +62,8 @@ def test_scan_api_cannot_overwrite_a_blocked_guard_record(
         assert store.is_sealed(event_id) and store.is_sealed(scoped)
 
 
-def test_crash_record_is_a_422_naming_the_field(guard: object, keys: Keys) -> None:
-    url = guard.url  # type: ignore[attr-defined]
+def test_crash_record_is_a_422_naming_the_field(guard: Guard, keys: Keys) -> None:
+    url = guard.url
     r = httpx.post(url + "/v1/scan", json=CRASH_RECORD, headers=_auth(keys))
     assert r.status_code == 422, r.text
     assert r.json()["error"]["param"] == "messages.0.content.0.type"
@@ -90,32 +89,32 @@ def _stream(url: str, keys: Keys) -> list[str]:
         return [line[5:].strip() for line in r.iter_lines() if line.startswith("data:")]
 
 
-def test_stream_cut_upstream_is_an_error_and_recorded_truncated(guard: object, keys: Keys) -> None:
+def test_stream_cut_upstream_is_an_error_and_recorded_truncated(guard: Guard, keys: Keys) -> None:
     g = guard
-    g.upstream.mode = "truncate"  # type: ignore[attr-defined]
-    data = _stream(g.url, keys)  # type: ignore[attr-defined]
+    g.upstream.mode = "truncate"
+    data = _stream(g.url, keys)
     assert data[-1] == "[DONE]"
     err = json.loads(data[-2])["error"]
     assert err["code"] == "upstream_truncated"
-    sink: MemorySink = g.sink  # type: ignore[attr-defined]
+    sink = g.sink
     assert wait_for(
         lambda: any(e.metadata.get("stream_outcome") == "upstream_truncated" for e in sink.events)
     )
     assert not any(e.metadata.get("stream_outcome") == "complete" for e in sink.events[-1:])
 
 
-def test_stalled_stream_is_recorded_upstream_timeout(guard: object, keys: Keys) -> None:
+def test_stalled_stream_is_recorded_upstream_timeout(guard: Guard, keys: Keys) -> None:
     g = guard
-    g.upstream.mode = "stall"  # type: ignore[attr-defined]
-    data = _stream(g.url, keys)  # type: ignore[attr-defined]
+    g.upstream.mode = "stall"
+    data = _stream(g.url, keys)
     assert json.loads(data[-2])["error"]["code"] == "upstream_timeout"
-    sink: MemorySink = g.sink  # type: ignore[attr-defined]
+    sink = g.sink
     assert wait_for(lambda: any(e.metadata.get("stream_outcome") == "upstream_timeout" for e in sink.events))
     assert not any(e.metadata.get("stream_outcome") == "upstream_upstream_timeout" for e in sink.events)
 
 
-def test_complete_stream_still_complete(guard: object, keys: Keys) -> None:
-    data = _stream(guard.url, keys)  # type: ignore[attr-defined]
+def test_complete_stream_still_complete(guard: Guard, keys: Keys) -> None:
+    data = _stream(guard.url, keys)
     assert data[-1] == "[DONE]" and "error" not in data[-2]
 
 
