@@ -1,7 +1,7 @@
 """Policy-conflict detector evaluation: TPR/FPR per rule kind, language and split on our own conversations, and
 the flag rate on general-benign prompts (OpenAssistant, Alpaca) placed after our system prompts.
 
-    .venv/bin/python benchmarks/policy_conflict.py [--embed] [--split dev|heldout|fresh|fresh2|all] [--general N] [--show-errors]
+    .venv/bin/python benchmarks/policy_conflict.py [--embed] [--split dev|heldout|fresh|fresh2|fresh3|all] [--general N] [--show-errors]
 
 A conversation counts as detected when the detector reports a finding at or above `--threshold` (0.40: the
 default policy's flag threshold for prompt-injection and system-prompt-extraction).
@@ -33,7 +33,7 @@ def load_set() -> list[dict[str, Any]]:
     systems = yaml.safe_load((DATA / "systems.yaml").read_text(encoding="utf-8"))
     fams = [
         f
-        for name in ("conversations.yaml", "fresh.yaml", "fresh2.yaml")
+        for name in ("conversations.yaml", "fresh.yaml", "fresh2.yaml", "fresh3.yaml")
         for f in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
     ]
     rows = []
@@ -85,7 +85,7 @@ def _rate(hits: int, n: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--embed", action="store_true", help="the learned detector (USE topic similarity)")
-    ap.add_argument("--split", default="all", choices=["all", "dev", "heldout", "fresh", "fresh2"])
+    ap.add_argument("--split", default="all", choices=["all", "dev", "heldout", "fresh", "fresh2", "fresh3"])
     ap.add_argument("--threshold", type=float, default=0.40)
     ap.add_argument("--general", type=int, default=300, help="rows per general-benign source (0: skip)")
     ap.add_argument("--show-errors", action="store_true")
