@@ -363,7 +363,7 @@ SOURCES: list[Source] = [
     Source("own: to-do notes + articles", "dev", "benign", "document", ("tool",), "en", _own_benign),
     *[
         Source(f"tldr:{lang}", "dev", "benign", "document", ("tool",), lang, _tldr(lang))
-        for lang in ("en", "es", "fr", "de", "pt", "it", "ru", "zh", "ja", "ko", "ar", "hi")
+        for lang in ("en", "es", "fr", "de", "pt_BR", "it", "ru", "zh", "ja", "ko", "ar", "hi")
     ],
     # ---- benign, held-out (evaluation-only; scored once)
     Source("alpaca-harmless-val", "heldout", "benign", "general", ("user", "tool"), "en", _alpaca),
