@@ -1,0 +1,114 @@
+"""Window scoring: how much a run of whitespace tokens reads like an optimised token soup."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from stormwatch.detectors.adversarial_suffix._lm import CharLM, char_ids
+
+MAX_SEGMENT = 16_384  # characters scored from the head and from the tail of a long turn
+_TOKEN = re.compile(r"\S+")
+_BLOB = re.compile(r"[A-Za-z0-9+/=_\-]{24,}|(?:0x)?[0-9a-fA-F]{12,}|[a-z][a-z0-9+.\-]*://\S*|www\.\S+")
+_CASE_FLIP = re.compile(r"[a-z][A-Z]")
+_PUNCT_IN = re.compile(r"[A-Za-z][^\w\s'’\-]+[A-Za-z]|[^\w\s]{2,}[A-Za-z]|[A-Za-z][^\w\s.,;:!?'\")\]]{2,}")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Scoring parameters written beside the model by the training script."""
+
+    window: int = 8
+    min_chars: int = 24
+    shape_weight: float = 1.5
+    threshold: float = 6.0
+    high: float = 7.5
+
+
+@dataclass(frozen=True)
+class Span:
+    """A scored run of tokens: character offsets into the turn and the raw soup score."""
+
+    start: int
+    end: int
+    raw: float
+    tokens: int
+
+
+def _segments(text: str) -> list[tuple[int, str]]:
+    if len(text) <= 2 * MAX_SEGMENT:
+        return [(0, text)]
+    return [(0, text[:MAX_SEGMENT]), (len(text) - MAX_SEGMENT, text[-MAX_SEGMENT:])]
+
+
+def _soupy(tok: str) -> bool:
+    return _CASE_FLIP.search(tok) is not None or _PUNCT_IN.search(tok) is not None
+
+
+def score_text(text: str, lm: CharLM, params: Params) -> tuple[float, list[Span]]:
+    """The turn's highest window score and the merged spans whose windows reach the threshold."""
+    best = float("-inf")
+    spans: list[Span] = []
+    for offset, seg in _segments(text):
+        ids = char_ids(seg, lm.alphabet)
+        if ids.shape[0] == 0:
+            continue
+        nll = lm.nll(ids)
+        # The code-point array and Python string offsets agree (one id per code point).
+        cum = np.concatenate([[0.0], np.cumsum(nll)])
+        starts: list[int] = []
+        ends: list[int] = []
+        shape: list[float] = []
+        for m in _TOKEN.finditer(seg):
+            tok = m.group()
+            if len(tok) > 40 or _BLOB.fullmatch(tok) is not None:
+                continue
+            starts.append(m.start())
+            ends.append(m.end())
+            shape.append(1.0 if _soupy(tok) else 0.0)
+        w = params.window
+        if len(starts) < w:
+            if not starts:
+                continue
+            w = len(starts)
+        s = np.asarray(starts)
+        e = np.asarray(ends)
+        tok_nll = cum[e] - cum[s]
+        tok_len = (e - s).astype(np.float64)
+        c_nll = np.concatenate([[0.0], np.cumsum(tok_nll)])
+        c_len = np.concatenate([[0.0], np.cumsum(tok_len)])
+        c_shape = np.concatenate([[0.0], np.cumsum(shape)])
+        win_nll = c_nll[w:] - c_nll[:-w]
+        win_len = c_len[w:] - c_len[:-w]
+        win_shape = (c_shape[w:] - c_shape[:-w]) / w
+        raw = win_nll / np.maximum(win_len, 1.0) + params.shape_weight * win_shape
+        raw = np.where(win_len >= params.min_chars, raw, 0.0)
+        if raw.shape[0] == 0:
+            continue
+        best = max(best, float(raw.max()))
+        hot = np.flatnonzero(raw >= params.threshold)
+        run_start = -1
+        prev = -2
+        run_max = 0.0
+        for i in [*hot.tolist(), -10]:
+            if i != prev + 1 and run_start >= 0:
+                last = prev + w - 1
+                spans.append(
+                    Span(
+                        start=offset + int(s[run_start]),
+                        end=offset + int(e[last]),
+                        raw=run_max,
+                        tokens=last - run_start + 1,
+                    )
+                )
+                run_start = -1
+            if i < 0:
+                break
+            if run_start < 0:
+                run_start = i
+                run_max = 0.0
+            run_max = max(run_max, float(raw[i]))
+            prev = i
+    return (best if best != float("-inf") else 0.0), spans
