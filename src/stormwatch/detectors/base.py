@@ -53,6 +53,7 @@ def register(detector_id: str) -> Callable[[DetectorFactory], DetectorFactory]:
 def _load_builtins() -> None:
     # Imported for their @register side effect; kept here so the registry never depends on import order
     # elsewhere.
+    import stormwatch.detectors.adversarial_suffix
     import stormwatch.detectors.learned
     import stormwatch.detectors.obfuscation
     import stormwatch.detectors.policy_conflict
