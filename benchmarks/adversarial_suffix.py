@@ -20,6 +20,7 @@ import json
 import os
 import random
 import sys
+import sysconfig
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,24 @@ def training_sources(d: Path) -> Iterator[Row]:
         )
     for i, r in enumerate(_jsonl(d / "sysadmin_interview_questions/questions.jsonl")):
         yield "sysadmin", "en", f"sys{i}", str(r.get("question", "")) + "\n" + str(r.get("answer", "") or "")
+
+
+def library_code(limit_chars: int = 12_000_000) -> Iterator[Row]:
+    """Python source, shell-ish text and JSON shipped with the interpreter and installed packages (PSF/MIT/BSD)."""
+    roots = sorted({Path(p) for p in (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])})
+    used = 0
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix not in (".py", ".json", ".sh", ".cfg", ".toml") or "test" in path.parts[-2:]:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")[:40_000]
+            except (OSError, UnicodeDecodeError):
+                continue
+            used += len(text)
+            yield "libcode", "code", str(path.relative_to(root)), text
+            if used >= limit_chars:
+                return
 
 
 def eval_only_sources(d: Path) -> Iterator[Row]:
@@ -238,8 +257,10 @@ def train(d: Path) -> None:
     rng = random.Random(20261203)
     alphabet = build_alphabet()
     rows = [r for r in training_sources(d) if bucket(r[2]) not in (0, 5)]
+    code = [r for r in library_code() if bucket(r[2]) not in (0, 5)]
     fmt = list(synthetic_formats(rows, rng, 3000))
-    arrays = [char_ids(r[3][:20000], alphabet) for r in rows + [f for f in fmt if f[0] in ("json", "logs")]]
+    texts = rows + code + [f for f in fmt if f[0] in ("json", "logs")]
+    arrays = [char_ids(r[3][:40000], alphabet) for r in texts]
     tables = count_tables(arrays)
     np.savez_compressed(MODEL_DIR / "model.npz", c1=tables[0], c2=tables[1], c3=tables[2], c4=tables[3])
     print(f"trained on {len(arrays)} texts, {sum(a.shape[0] for a in arrays)} chars", file=sys.stderr)
@@ -249,6 +270,7 @@ def train(d: Path) -> None:
     lm = CharLM.load(MODEL_DIR / "model.npz")
     base = Params(threshold=1e9, high=1e9)
     cal = [r for r in training_sources(d) if bucket(r[2]) == 0]
+    cal += [r for r in library_code() if bucket(r[2]) == 0]
     cal += [f for f in synthetic_formats(cal, random.Random(7), 1000)]
     per_source: dict[str, list[float]] = defaultdict(list)
     for src, _lang, _key, text in cal:
@@ -273,6 +295,7 @@ def evaluate(d: Path) -> dict[str, Any]:
     det = AdversarialSuffixDetector()
     rng = random.Random(99)
     test = [r for r in training_sources(d) if bucket(r[2]) == 5] + list(eval_only_sources(d))
+    test += [r for r in library_code() if bucket(r[2]) == 5]
     test += list(synthetic_formats(test, random.Random(11), 2000))
     flagged: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     examples: list[tuple[str, str, str]] = []

@@ -37,11 +37,11 @@ def load_model(directory: Path | None = None) -> tuple[CharLM, Params]:
     return lm, Params(**{k: v for k, v in raw.items() if k in known})
 
 
-@register("adversarial_suffix")
+@register("adversarial-suffix")
 class AdversarialSuffixDetector:
     """Optimised adversarial token-soup suffixes (GCG-style) appended to a request (ATLAS AML.T0054)."""
 
-    id: ClassVar[str] = "adversarial_suffix"
+    id: ClassVar[str] = "adversarial-suffix"
     stage: ClassVar[str] = "fast"
 
     def __init__(self, model_dir: Path | None = None) -> None:

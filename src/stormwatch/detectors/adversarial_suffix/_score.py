@@ -89,26 +89,24 @@ def score_text(text: str, lm: CharLM, params: Params) -> tuple[float, list[Span]
             continue
         best = max(best, float(raw.max()))
         hot = np.flatnonzero(raw >= params.threshold)
-        run_start = -1
-        prev = -2
-        run_max = 0.0
-        for i in [*hot.tolist(), -10]:
-            if i != prev + 1 and run_start >= 0:
-                last = prev + w - 1
-                spans.append(
-                    Span(
-                        start=offset + int(s[run_start]),
-                        end=offset + int(e[last]),
-                        raw=run_max,
-                        tokens=last - run_start + 1,
-                    )
+        if hot.shape[0] == 0:
+            continue
+        tok_score = tok_nll / np.maximum(tok_len, 1.0) + params.shape_weight * np.asarray(shape)
+        # Hot windows closer than one window apart form one run of tokens.
+        breaks = np.flatnonzero(np.diff(hot) > w) + 1
+        for group in np.split(hot, breaks):
+            first, last = int(group[0]), int(group[-1]) + w - 1
+            # Trim ordinary words that only rode along at the run's edges.
+            while first < last and tok_score[first] < params.threshold:
+                first += 1
+            while last > first and tok_score[last] < params.threshold:
+                last -= 1
+            spans.append(
+                Span(
+                    start=offset + int(s[first]),
+                    end=offset + int(e[last]),
+                    raw=float(raw[group].max()),
+                    tokens=last - first + 1,
                 )
-                run_start = -1
-            if i < 0:
-                break
-            if run_start < 0:
-                run_start = i
-                run_max = 0.0
-            run_max = max(run_max, float(raw[i]))
-            prev = i
+            )
     return (best if best != float("-inf") else 0.0), spans
