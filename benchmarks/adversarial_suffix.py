@@ -284,6 +284,7 @@ def train(d: Path) -> None:
         "window": base.window,
         "min_chars": base.min_chars,
         "shape_weight": base.shape_weight,
+        "min_soupy": base.min_soupy,
         "threshold": round(threshold + 0.05, 4),
         "high": round(threshold + 1.5, 4),
     }

@@ -25,6 +25,7 @@ class Params:
     shape_weight: float = 1.5
     threshold: float = 6.0
     high: float = 7.5
+    min_soupy: int = 2
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def score_text(text: str, lm: CharLM, params: Params) -> tuple[float, list[Span]
         win_len = c_len[w:] - c_len[:-w]
         win_shape = (c_shape[w:] - c_shape[:-w]) / w
         raw = win_nll / np.maximum(win_len, 1.0) + params.shape_weight * win_shape
-        raw = np.where(win_len >= params.min_chars, raw, 0.0)
+        # A window needs some soup-shaped tokens: plain text in a language the model never saw is
+        # unpredictable too, but it has no case flips or punctuation wedged between letters.
+        soupy_ok = (c_shape[w:] - c_shape[:-w]) >= min(params.min_soupy, w)
+        raw = np.where((win_len >= params.min_chars) & soupy_ok, raw, 0.0)
         if raw.shape[0] == 0:
             continue
         best = max(best, float(raw.max()))
