@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.detectors.adversarial_suffix import AdversarialSuffixDetector, load_model
-from stormwatch.detectors.adversarial_suffix._lm import build_alphabet, char_ids, count_tables
+from stormwatch.detectors.adversarial_suffix import AdversarialSuffixDetector
+from stormwatch.detectors.adversarial_suffix._lm import CharLM, build_alphabet, char_ids, count_tables
 from stormwatch.detectors.adversarial_suffix._score import Params, score_text
 from stormwatch.models import Event
 
@@ -259,15 +259,17 @@ def train(d: Path) -> None:
     rows = [r for r in training_sources(d) if bucket(r[2]) not in (0, 5)]
     code = [r for r in library_code() if bucket(r[2]) not in (0, 5)]
     fmt = list(synthetic_formats(rows, rng, 3000))
-    texts = rows + code + [f for f in fmt if f[0] in ("json", "logs")]
-    arrays = [char_ids(r[3][:40000], alphabet) for r in texts]
-    tables = count_tables(arrays)
-    np.savez_compressed(MODEL_DIR / "model.npz", c1=tables[0], c2=tables[1], c3=tables[2], c4=tables[3])
-    print(f"trained on {len(arrays)} texts, {sum(a.shape[0] for a in arrays)} chars", file=sys.stderr)
-    lm, _ = load_model(MODEL_DIR) if (MODEL_DIR / "params.json").exists() else (None, None)
-    from stormwatch.detectors.adversarial_suffix._lm import CharLM
-
-    lm = CharLM.load(MODEL_DIR / "model.npz")
+    structured = [f for f in fmt if f[0] in ("json", "logs")]
+    prose = [char_ids(r[3][:40000], alphabet) for r in rows if r[0] not in ("humaneval", "tldr_cmd")]
+    codeish = [char_ids(r[3][:40000], alphabet) for r in code + structured]
+    codeish += [char_ids(r[3], alphabet) for r in rows if r[0] in ("humaneval", "tldr_cmd")]
+    c = count_tables(prose)
+    k = count_tables(codeish)
+    np.savez_compressed(
+        MODEL_DIR / "model.npz", c1=c[0], c2=c[1], c3=c[2], c4=c[3], k1=k[0], k2=k[1], k3=k[2], k4=k[3]
+    )
+    print(f"trained on {len(prose)} prose and {len(codeish)} code/structured texts", file=sys.stderr)
+    lm = (CharLM.load(MODEL_DIR / "model.npz", "c"), CharLM.load(MODEL_DIR / "model.npz", "k"))
     base = Params(threshold=1e9, high=1e9)
     cal = [r for r in training_sources(d) if bucket(r[2]) == 0]
     cal += [r for r in library_code() if bucket(r[2]) == 0]
@@ -285,6 +287,7 @@ def train(d: Path) -> None:
         "min_chars": base.min_chars,
         "shape_weight": base.shape_weight,
         "min_soupy": base.min_soupy,
+        "max_newlines": base.max_newlines,
         "threshold": round(threshold + 0.05, 4),
         "high": round(threshold + 1.5, 4),
     }

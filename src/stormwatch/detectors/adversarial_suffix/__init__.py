@@ -28,10 +28,10 @@ def _data_dir() -> Path:
     return Path(str(files("stormwatch.detectors.adversarial_suffix")))
 
 
-def load_model(directory: Path | None = None) -> tuple[CharLM, Params]:
-    """Load the shipped (or a given directory's) character model and scoring parameters."""
+def load_model(directory: Path | None = None) -> tuple[tuple[CharLM, ...], Params]:
+    """Load the shipped (or a given directory's) prose and code character models and scoring parameters."""
     d = directory or _data_dir()
-    lm = CharLM.load(d / "model.npz")
+    lm = (CharLM.load(d / "model.npz", "c"), CharLM.load(d / "model.npz", "k"))
     raw = json.loads((d / "params.json").read_text(encoding="utf-8"))
     known = set(Params.__dataclass_fields__)
     return lm, Params(**{k: v for k, v in raw.items() if k in known})

@@ -21,7 +21,7 @@ ORDER = 4
 HASH_BITS = 20
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
 _SPACE = 0  # id of " "
-_NEWLINE = 95
+NEWLINE = 95
 _DIGIT = ord("0") - 32
 _OTHER = 96  # symbols outside ASCII with no script block of their own
 _LATIN_EXT = 97  # accented Latin letters
@@ -66,7 +66,7 @@ def build_alphabet() -> npt.NDArray[np.uint8]:
     table[32:127] = ascii_ids.astype(np.uint8)
     table[ord("0") : ord("9") + 1] = _DIGIT
     table[0:32] = _SPACE
-    table[ord("\n")] = _NEWLINE
+    table[ord("\n")] = NEWLINE
     table[127] = _OTHER
     # Unicode spaces read as a space.
     for cp in (0x00A0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, *range(0x2000, 0x200B)):
@@ -126,10 +126,10 @@ class CharLM:
     prior: float = 4.0
 
     @classmethod
-    def load(cls, path: Path) -> CharLM:
-        """Read the npz written by the training script."""
+    def load(cls, path: Path, prefix: str = "c") -> CharLM:
+        """Read one model (`prefix` c = prose, k = code and structured text) from the training npz."""
         with np.load(path, allow_pickle=False) as z:
-            tables = tuple(z[f"c{k}"].astype(np.float64) for k in range(1, ORDER + 1))
+            tables = tuple(z[f"{prefix}{k}"].astype(np.float64) for k in range(1, ORDER + 1))
         return cls(tables=tables, alphabet=build_alphabet())
 
     def nll(self, ids: IntArray) -> FloatArray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stormwatch.detectors.adversarial_suffix._lm import CharLM, char_ids
+from stormwatch.detectors.adversarial_suffix._lm import NEWLINE, CharLM, char_ids
 
 MAX_SEGMENT = 16_384  # characters scored from the head and from the tail of a long turn
 _TOKEN = re.compile(r"\S+")
@@ -26,6 +26,7 @@ class Params:
     threshold: float = 6.0
     high: float = 7.5
     min_soupy: int = 2
+    max_newlines: int = 1
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,64 @@ def _segments(text: str) -> list[tuple[int, str]]:
     return [(0, text[:MAX_SEGMENT]), (len(text) - MAX_SEGMENT, text[-MAX_SEGMENT:])]
 
 
+_OPERATORS = frozenset(
+    [
+        "==",
+        "!=",
+        "<=",
+        ">=",
+        "+=",
+        "-=",
+        "*=",
+        "/=",
+        "->",
+        "=>",
+        "::",
+        "//",
+        "**",
+        "&&",
+        "||",
+        "...",
+        "---",
+        "###",
+        "##",
+        "```",
+        ">>",
+        "<<",
+        ":)",
+        ":(",
+        "?!",
+        "!!",
+        "??",
+        "..",
+        "--",
+        "|",
+    ]
+)
+_PUNCT_ONLY = re.compile(r"[^\w\s]{2,6}")
+
+
 def _soupy(tok: str) -> bool:
-    return _CASE_FLIP.search(tok) is not None or _PUNCT_IN.search(tok) is not None
+    if _CASE_FLIP.search(tok) is not None or _PUNCT_IN.search(tok) is not None:
+        return True
+    # Markup debris such as `](`, `"\!--` or `'),` standing alone (not a common operator or emphasis).
+    return _PUNCT_ONLY.fullmatch(tok) is not None and tok not in _OPERATORS
 
 
-def score_text(text: str, lm: CharLM, params: Params) -> tuple[float, list[Span]]:
-    """The turn's highest window score and the merged spans whose windows reach the threshold."""
+def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[float, list[Span]]:
+    """The turn's highest window score and the merged spans whose windows reach the threshold.
+
+    With several models (prose, code) a window scores under the one that predicts it best.
+    """
+    lm = lms[0]
     best = float("-inf")
     spans: list[Span] = []
     for offset, seg in _segments(text):
         ids = char_ids(seg, lm.alphabet)
         if ids.shape[0] == 0:
             continue
-        nll = lm.nll(ids)
         # The code-point array and Python string offsets agree (one id per code point).
-        cum = np.concatenate([[0.0], np.cumsum(nll)])
+        cums = [np.concatenate([[0.0], np.cumsum(m.nll(ids))]) for m in lms]
         starts: list[int] = []
         ends: list[int] = []
         shape: list[float] = []
@@ -76,18 +120,22 @@ def score_text(text: str, lm: CharLM, params: Params) -> tuple[float, list[Span]
             w = len(starts)
         s = np.asarray(starts)
         e = np.asarray(ends)
-        tok_nll = cum[e] - cum[s]
         tok_len = (e - s).astype(np.float64)
-        c_nll = np.concatenate([[0.0], np.cumsum(tok_nll)])
         c_len = np.concatenate([[0.0], np.cumsum(tok_len)])
+        tok_nlls = [cum[e] - cum[s] for cum in cums]
+        c_nlls = [np.concatenate([[0.0], np.cumsum(t)]) for t in tok_nlls]
         c_shape = np.concatenate([[0.0], np.cumsum(shape)])
-        win_nll = c_nll[w:] - c_nll[:-w]
+        win_nll = np.min([c[w:] - c[:-w] for c in c_nlls], axis=0)
+        tok_nll = np.min(tok_nlls, axis=0)
         win_len = c_len[w:] - c_len[:-w]
         win_shape = (c_shape[w:] - c_shape[:-w]) / w
         raw = win_nll / np.maximum(win_len, 1.0) + params.shape_weight * win_shape
         # A window needs some soup-shaped tokens: plain text in a language the model never saw is
         # unpredictable too, but it has no case flips or punctuation wedged between letters.
         soupy_ok = (c_shape[w:] - c_shape[:-w]) >= min(params.min_soupy, w)
+        # Optimised suffixes are one line; code and tables that score high span several lines.
+        nl_cum = np.concatenate([[0], np.cumsum(ids == NEWLINE)])
+        soupy_ok &= (nl_cum[e[w - 1 :]] - nl_cum[s[: len(s) - w + 1]]) <= params.max_newlines
         raw = np.where((win_len >= params.min_chars) & soupy_ok, raw, 0.0)
         if raw.shape[0] == 0:
             continue
