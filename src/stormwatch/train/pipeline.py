@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, hashed_ngrams, normalize
+from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, chunks, hashed_ngrams, normalize
 from stormwatch.detectors.learned._model import (
     BENIGN,
     E5,
@@ -538,6 +538,27 @@ def calibrate_band(p1: FloatArray, y: Sequence[bool], miss: float = 0.02, fp: fl
     return [low, high]
 
 
+FAST_EMIT_FPR = 0.002
+
+
+def fast_emit_threshold(arrays: dict[str, Any], meta: dict[str, Any], calib: Sequence[Row]) -> float:
+    """Stage-1 P(malicious) (max over each text's windows, as the detector scores) at FAST_EMIT_FPR on the
+    general-benign calibration rows: the bar for a stage-1 finding on the fast path, where nothing re-reads it."""
+    from stormwatch.eval.lso import benign_kind, threshold_at
+    from stormwatch.train.recipe import MAX_WINDOWS, fast_model
+
+    fm = fast_model(arrays, meta)
+    rows = [r for r in calib if not r.malicious and benign_kind(r.source) == "general"]
+    wins = [(i, w) for i, r in enumerate(rows) for _, w in chunks(r.text)[:MAX_WINDOWS]]
+    if not wins:
+        return 0.0
+    pw, _, _ = fm.predict([w for _, w in wins])
+    best = np.zeros(len(rows), np.float32)
+    for (i, _), p in zip(wins, pw, strict=True):
+        best[i] = max(best[i], float(p))
+    return round(float(threshold_at(best, FAST_EMIT_FPR)), 6)
+
+
 def save_npz(path: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write arrays + JSON metadata (as uint8) into one compressed npz."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -572,6 +593,8 @@ def train_all(
     splits = Splits(list(tr), list(ca), [], stats={"rows": len(rows)})  # type: ignore[arg-type]
     log(f"corpus: {len(rows)} rows -> train {len(splits.train)}, calib {len(splits.calib)}")
     fa, fm = train_fast(splits, seed, log)
+    fm["emit_threshold"] = fast_emit_threshold(fa, fm, splits.calib)
+    log(f"stage 1: fast-path emit threshold {fm['emit_threshold']} ({FAST_EMIT_FPR:.1%} general-benign FPR)")
     save_npz(out_dir / FAST_FILE, fa, fm)
     summary: dict[str, Any] = {
         "seed": seed,
