@@ -288,6 +288,7 @@ def train(d: Path) -> None:
         "shape_weight": base.shape_weight,
         "min_soupy": base.min_soupy,
         "max_newlines": base.max_newlines,
+        "code_margin": base.code_margin,
         "threshold": round(threshold + 0.05, 4),
         "high": round(threshold + 1.5, 4),
     }

@@ -119,3 +119,12 @@ def test_only_user_and_tool_turns_are_scored(det: AdversarialSuffixDetector) -> 
 def test_registered_as_fast() -> None:
     (d,) = create(["adversarial-suffix"], fast=True)
     assert isinstance(d, AdversarialSuffixDetector)
+
+
+def test_code_turns_need_a_wider_margin() -> None:
+    from stormwatch.detectors.adversarial_suffix._score import looks_like_code
+
+    assert looks_like_code(_BENIGN["python"])
+    assert not looks_like_code(_BENIGN["english"] + "\n" + _BENIGN["thai"])
+    assert not looks_like_code(f"{_REQUEST} {_SUFFIXES[0]}")
+    assert looks_like_code(json.dumps({"a": "ünïcødé text", "b": 1, "c": [2], "d": None}))

@@ -27,6 +27,7 @@ class Params:
     high: float = 7.5
     min_soupy: int = 2
     max_newlines: int = 1
+    code_margin: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,20 @@ _OPERATORS = frozenset(
 _PUNCT_ONLY = re.compile(r"[^\w\s]{2,6}")
 
 
+_CODE_LINE = re.compile(
+    r"^[ \t]{2,}\S|[;{}:,(\[]\s*$|^\s*(?:def|class|return|import|from|if|for|while|function|var|let|const|"
+    r"public|private|int|SELECT|#include)\b|^\s*```",
+    re.MULTILINE,
+)
+
+
+def looks_like_code(text: str) -> bool:
+    """Three lines that read as code (indentation, a line-ending bracket or keyword, a fence), or JSON."""
+    if text.count('":') >= 3 or text.count("\\u") >= 3:
+        return True
+    return any(n >= 2 for n, _ in enumerate(_CODE_LINE.finditer(text)))
+
+
 def _soupy(tok: str) -> bool:
     if _CASE_FLIP.search(tok) is not None or _PUNCT_IN.search(tok) is not None:
         return True
@@ -97,6 +112,8 @@ def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[floa
     lm = lms[0]
     best = float("-inf")
     spans: list[Span] = []
+    # Code reads as soup to a character model far more often than prose; such turns need a wider margin.
+    threshold = params.threshold + (params.code_margin if looks_like_code(text[: 2 * MAX_SEGMENT]) else 0.0)
     for offset, seg in _segments(text):
         ids = char_ids(seg, lm.alphabet)
         if ids.shape[0] == 0:
@@ -140,7 +157,7 @@ def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[floa
         if raw.shape[0] == 0:
             continue
         best = max(best, float(raw.max()))
-        hot = np.flatnonzero(raw >= params.threshold)
+        hot = np.flatnonzero(raw >= threshold)
         if hot.shape[0] == 0:
             continue
         tok_score = tok_nll / np.maximum(tok_len, 1.0) + params.shape_weight * np.asarray(shape)
@@ -149,9 +166,9 @@ def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[floa
         for group in np.split(hot, breaks):
             first, last = int(group[0]), int(group[-1]) + w - 1
             # Trim ordinary words that only rode along at the run's edges.
-            while first < last and tok_score[first] < params.threshold:
+            while first < last and tok_score[first] < threshold:
                 first += 1
-            while last > first and tok_score[last] < params.threshold:
+            while last > first and tok_score[last] < threshold:
                 last -= 1
             spans.append(
                 Span(
