@@ -115,11 +115,6 @@ def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[floa
     # Code reads as soup to a character model far more often than prose; such turns need a wider margin.
     threshold = params.threshold + (params.code_margin if looks_like_code(text[: 2 * MAX_SEGMENT]) else 0.0)
     for offset, seg in _segments(text):
-        ids = char_ids(seg, lm.alphabet)
-        if ids.shape[0] == 0:
-            continue
-        # The code-point array and Python string offsets agree (one id per code point).
-        cums = [np.concatenate([[0.0], np.cumsum(m.nll(ids))]) for m in lms]
         starts: list[int] = []
         ends: list[int] = []
         shape: list[float] = []
@@ -135,13 +130,22 @@ def score_text(text: str, lms: tuple[CharLM, ...], params: Params) -> tuple[floa
             if not starts:
                 continue
             w = len(starts)
+        c_shape = np.concatenate([[0.0], np.cumsum(shape)])
+        if float((c_shape[w:] - c_shape[:-w]).max()) < min(params.min_soupy, w):
+            # No window holds enough soup-shaped tokens: every window scores 0, so skip the model.
+            best = max(best, 0.0)
+            continue
+        ids = char_ids(seg, lm.alphabet)
+        if ids.shape[0] == 0:
+            continue
+        # The code-point array and Python string offsets agree (one id per code point).
+        cums = [np.concatenate([[0.0], np.cumsum(m.nll(ids))]) for m in lms]
         s = np.asarray(starts)
         e = np.asarray(ends)
         tok_len = (e - s).astype(np.float64)
         c_len = np.concatenate([[0.0], np.cumsum(tok_len)])
         tok_nlls = [cum[e] - cum[s] for cum in cums]
         c_nlls = [np.concatenate([[0.0], np.cumsum(t)]) for t in tok_nlls]
-        c_shape = np.concatenate([[0.0], np.cumsum(shape)])
         win_nll = np.min([c[w:] - c[:-w] for c in c_nlls], axis=0)
         tok_nll = np.min(tok_nlls, axis=0)
         win_len = c_len[w:] - c_len[:-w]
