@@ -52,7 +52,7 @@ def hunt_cmd(
     judge_format: str = _judge.FORMAT,
 ) -> None:
     """Hunt: scan INPUT files into the store (idempotent by event id), then cluster and attribute accounts."""
-    from stormwatch.cli.scan import bad_records_line
+    from stormwatch.cli.scan import print_bad_records
     from stormwatch.hunt.demo import summary_table
     from stormwatch.hunt.pipeline import run_hunt
     from stormwatch.ingest import BadRecordLog, IngestReport
@@ -113,18 +113,7 @@ def hunt_cmd(
         f"scanned {s['scanned']:,} events; store holds {s['stored_events']:,}; "
         f"{s['suspicious_accounts']} suspicious accounts, {len(result.clusters)} clusters"
     )
-    con.print(bad_records_line(report, bad_log), markup=False, highlight=False, soft_wrap=True)
-    shown = [e for e in report.errors if e not in report.damaged][:5]
-    for e in shown:
-        con.print(f"  bad record: {e}", markup=False, highlight=False, soft_wrap=True)
-    if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
-        more = report.bad_records - len(shown) - len(report.damaged)
-        con.print(
-            f"  ({more} more not shown; --errors FILE writes them all)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    print_bad_records(con, report, bad_log)
     if judge is not None:
         con.print(_judge.judge_summary(judge.stats), markup=False, highlight=False, soft_wrap=True)
     Console().print(summary_table(result))

@@ -268,13 +268,18 @@ def _summary(
         f"[bold]{n}[/] events: [green]{counts['allow']} allow[/], [yellow]{counts['flag']} flag[/], "
         f"[red]{counts['block']} block[/]; {rate:,.0f} events/s"
     )
-    err.print(bad_records_line(report, bad_log), markup=False, highlight=False, soft_wrap=True)
+    print_bad_records(err, report, bad_log)
+
+
+def print_bad_records(con: Console, report: IngestReport, bad_log: BadRecordLog | None) -> None:
+    """The bad-record summary line, the first five bad records, and how many more (shared with `hunt`)."""
+    con.print(bad_records_line(report, bad_log), markup=False, highlight=False, soft_wrap=True)
     shown = [e for e in report.errors if e not in report.damaged][:5]
     for e in shown:
-        err.print(f"  bad record: {e}", markup=False, highlight=False, soft_wrap=True)
+        con.print(f"  bad record: {e}", markup=False, highlight=False, soft_wrap=True)
     if bad_log is None and report.bad_records > len(shown) + len(report.damaged):
         more = report.bad_records - len(shown) - len(report.damaged)
-        err.print(
+        con.print(
             f"  ({more} more not shown; --errors FILE writes them all)",
             markup=False,
             highlight=False,
