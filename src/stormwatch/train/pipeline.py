@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, chunks, hashed_ngrams, normalize
+from stormwatch.detectors.learned._features import N_FEATURES, FloatArray, hashed_ngrams, normalize
 from stormwatch.detectors.learned._model import (
     BENIGN,
     E5,
@@ -545,17 +545,12 @@ def fast_emit_threshold(arrays: dict[str, Any], meta: dict[str, Any], calib: Seq
     """Stage-1 P(malicious) (max over each text's windows, as the detector scores) at FAST_EMIT_FPR on the
     general-benign calibration rows: the bar for a stage-1 finding on the fast path, where nothing re-reads it."""
     from stormwatch.eval.lso import benign_kind, threshold_at
-    from stormwatch.train.recipe import MAX_WINDOWS, fast_model
+    from stormwatch.train.recipe import fast_model, stage1_windows
 
-    fm = fast_model(arrays, meta)
-    rows = [r for r in calib if not r.malicious and benign_kind(r.source) == "general"]
-    wins = [(i, w) for i, r in enumerate(rows) for _, w in chunks(r.text)[:MAX_WINDOWS]]
-    if not wins:
+    texts = [r.text for r in calib if not r.malicious and benign_kind(r.source) == "general"]
+    if not texts:
         return 0.0
-    pw, _, _ = fm.predict([w for _, w in wins])
-    best = np.zeros(len(rows), np.float32)
-    for (i, _), p in zip(wins, pw, strict=True):
-        best[i] = max(best[i], float(p))
+    best, _ = stage1_windows(fast_model(arrays, meta), texts)
     return round(float(threshold_at(best, FAST_EMIT_FPR)), 6)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stormwatch.detectors.learned._features import chunks
 from stormwatch.detectors.learned._model import (
@@ -69,6 +70,21 @@ def embed_model(arrays: dict[str, Any], meta: dict[str, Any]) -> EmbedModel:
     )
 
 
+def stage1_windows(
+    fast: FastModel, texts: Sequence[str]
+) -> tuple[npt.NDArray[np.float32], dict[int, list[tuple[float, str]]]]:
+    """Stage 1 on each text's first MAX_WINDOWS windows: the max P(malicious) per text (as the detector
+    scores an event) and, per text, every window with its P."""
+    wins = [(i, w) for i, t in enumerate(texts) for _, w in chunks(t)[:MAX_WINDOWS]]
+    p1w, _, _ = fast.predict([w for _, w in wins]) if wins else (np.zeros(0), None, None)
+    p1 = np.zeros(len(texts), np.float32)
+    per: dict[int, list[tuple[float, str]]] = {}
+    for (i, w), p in zip(wins, p1w, strict=True):
+        p1[i] = max(p1[i], float(p))
+        per.setdefault(i, []).append((float(p), w))
+    return p1, per
+
+
 @dataclass
 class TrainedCascade:
     """Stage 1 + stage 2 in memory, scoring with cached USE embeddings."""
@@ -82,16 +98,7 @@ class TrainedCascade:
     def score(self, rows: Sequence[EvalRow]) -> Scored:
         """P(malicious) and the predicted tactic for each row (the shipped cascade's decision rule)."""
         n = len(rows)
-        wins: list[tuple[int, str]] = []
-        for i, r in enumerate(rows):
-            for _, w in chunks(r.text)[:MAX_WINDOWS]:
-                wins.append((i, w))
-        p1w, _, _ = self.fast.predict([w for _, w in wins]) if wins else (np.zeros(0), None, None)
-        p1 = np.zeros(n, np.float32)
-        per: dict[int, list[tuple[float, str]]] = {}
-        for (i, w), p in zip(wins, p1w, strict=True):
-            p1[i] = max(p1[i], float(p))
-            per.setdefault(i, []).append((float(p), w))
+        p1, per = stage1_windows(self.fast, [r.text for r in rows])
         out = p1.copy()
         tactic: list[str | None] = [None] * n
         need = [i for i in range(n) if p1[i] >= self.band_low and i in per]
