@@ -254,6 +254,20 @@ def test_embed_stage_adds_similarity_on_topics_the_lexicon_misses() -> None:
     assert emb.detect_batch([conv(system, turn), conv("plain", "x")])[1] == []
 
 
+def test_embed_stage_memory_stays_bounded_over_many_distinct_system_prompts() -> None:
+    from stormwatch.detectors.policy_conflict.detector import RULES_CACHE
+
+    emb = PolicyConflictEmbed(embedder=FakeEncoder())
+    events = [
+        conv(f"Never discuss the quarterly earnings of fund {i}.", "revenue?")
+        for i in range(RULES_CACHE + 40)
+    ]
+    for i in range(0, len(events), 64):
+        emb.detect_batch(events[i : i + 64])
+    assert 0 < len(emb._proto) <= RULES_CACHE
+    assert len(emb._rules_cache) <= RULES_CACHE
+
+
 def test_registry_default_engine_and_fast_path() -> None:
     fast_ids = {d.id for d in create(fast=True)}
     assert "policy-conflict" in fast_ids and "policy-conflict-embed" not in fast_ids

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -493,24 +493,31 @@ class PolicyConflictEmbed(PolicyConflict):
             self._embedder = Models.embed(USE)[1]
         return self._embedder
 
+    def _embedded(self, enc: Any, key: str, texts: Callable[[], list[str]]) -> Any:
+        """Embeddings of `texts()`, remembered under `key`; bounded like the rules cache, because rule phrases
+        come from (untrusted) system prompts."""
+        got = self._proto.get(key)
+        if got is None:
+            if len(self._proto) >= RULES_CACHE:
+                self._proto.clear()
+            got = self._proto[key] = np.asarray(enc.embed(texts()), dtype=np.float32)
+        return got
+
     def _prototypes(self, enc: Any, rule: PolicyRule) -> Any:
-        key = "|".join(rule.topics) + "#" + rule.phrase
-        if key not in self._proto:
-            texts = [
-                e for t in rule.topics if t in self.lexicon_.topics for e in self.lexicon_.topics[t].exemplars
-            ]
-            texts.append(rule.phrase)
-            self._proto[key] = np.asarray(enc.embed(texts), dtype=np.float32)
-        return self._proto[key]
+        topics = self.lexicon_.topics
+        return self._embedded(
+            enc,
+            "|".join(rule.topics) + "#" + rule.phrase,
+            lambda: [e for t in rule.topics if t in topics for e in topics[t].exemplars] + [rule.phrase],
+        )
 
     def _other_prototypes(self, enc: Any, rule: PolicyRule) -> Any:
-        key = "other#" + "|".join(rule.topics)
-        if key not in self._proto:
-            texts = [
-                e for tid, t in self.lexicon_.topics.items() if tid not in rule.topics for e in t.exemplars
-            ]
-            self._proto[key] = np.asarray(enc.embed(texts), dtype=np.float32)
-        return self._proto[key]
+        topics = self.lexicon_.topics
+        return self._embedded(
+            enc,
+            "other#" + "|".join(rule.topics),
+            lambda: [e for tid, t in topics.items() if tid not in rule.topics for e in t.exemplars],
+        )
 
     def _similarities(
         self, items: list[tuple[list[PolicyRule], list[_Turn]]]
