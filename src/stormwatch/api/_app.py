@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 import uuid
@@ -109,12 +108,10 @@ async def require_key(
     wait = g.limiter.check(rec.id, rec.rate_per_s, rec.burst)
     if wait > 0:
         g.metrics.rate_limited.inc()
-        raise ApiError(
-            429,
+        raise ApiError.too_many(
             f"Rate limit exceeded for key {rec.id}; retry in {wait:.2f} s.",
-            type="requests",
             code="rate_limit_exceeded",
-            headers={"retry-after": str(max(1, math.ceil(wait)))},
+            wait_s=wait,
         )
     return rec
 
@@ -163,12 +160,10 @@ class GuardMiddleware:
             wait = self.throttle.blocked(address)
             if wait > 0:
                 self.metrics.auth_throttled.inc()
-                return ApiError(
-                    429,
+                return ApiError.too_many(
                     f"Too many failed authentications from this address; retry in {wait:.0f} s.",
-                    type="requests",
                     code="auth_throttled",
-                    headers={"retry-after": str(max(1, math.ceil(wait)))},
+                    wait_s=wait,
                 )
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         rec = self.keyring.verify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import Request
@@ -35,6 +36,13 @@ class ApiError(StormwatchError):
         self.param = param
         self.headers = headers or {}
         self.extra = extra or {}
+
+    @classmethod
+    def too_many(cls, message: str, *, code: str, wait_s: float) -> ApiError:
+        """A 429 that tells the client when to retry (`Retry-After`, whole seconds, at least 1)."""
+        return cls(
+            429, message, type="requests", code=code, headers={"retry-after": str(max(1, math.ceil(wait_s)))}
+        )
 
     def body(self) -> dict[str, Any]:
         """The JSON body of the error response."""
