@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gzip
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from stormwatch.detectors.adversarial_suffix import AdversarialSuffixDetector
 from stormwatch.detectors.adversarial_suffix._lm import CharLM, build_alphabet, char_ids, count_tables
 from stormwatch.detectors.adversarial_suffix._score import Params, score_text
 from stormwatch.models import Event
+from stormwatch.train.corpus import _jsonl  # the shared-dataset JSONL reader (.gz too)
 
 HERE = Path(__file__).resolve().parent
 MODEL_DIR = HERE.parent / "src" / "stormwatch" / "detectors" / "adversarial_suffix"
@@ -48,14 +48,6 @@ def bucket(key: str) -> int:
 
 
 Row = tuple[str, str, str, str]  # source, lang, key, text
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
 
 
 def training_sources(d: Path) -> Iterator[Row]:

@@ -26,13 +26,14 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from stormwatch.detectors.rules import RuleDetector, builtin_pack_paths
 from stormwatch.detectors.rules._loader import PACKS_DIR
 from stormwatch.models import Event, Message
+from stormwatch.train.corpus import _jsonl  # the shared-dataset JSONL reader (.gz too)
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("STORMWATCH_DATASETS", HERE.parents[1] / "shared" / "datasets"))
@@ -56,13 +57,6 @@ class Source:
     roles: tuple[str, ...]
     lang: str
     load: Callable[[], list[str]]
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, object]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
 
 
 def _field(rel: str, field: str, **where: object) -> Callable[[], list[str]]:
