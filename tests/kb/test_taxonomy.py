@@ -39,6 +39,11 @@ CANONICAL_SLUGS = (
     "prompt-obfuscation",
     "llm-data-exfiltration",
     "harmful-content",
+    "agentic-orchestrated-intrusion",
+    "account-farm-operation",
+    "ai-assisted-vulnerability-development",
+    "influence-as-a-service",
+    "surveillance-tooling",
 )
 
 
