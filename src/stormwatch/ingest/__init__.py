@@ -18,6 +18,11 @@ line: request `messages`, `model`, `user` (-> account_id), `metadata`; response 
 Text parts are kept; images and other non-text parts are counted in `metadata["skipped_parts"]`.
 Assistant tool calls become text lines `[tool call] NAME(ARGUMENTS)` so detectors see them.
 
+MCP (Model Context Protocol) JSON-RPC log lines, bare or wrapped as `{..., "message": {"jsonrpc": "2.0", ...}}`,
+are recognised too: `tools/call` -> an assistant tool-call line, results -> tool turns, `tools/list` results ->
+one tool turn per tool description (with its parameter descriptions), `sampling/createMessage` -> its messages;
+protocol lines with no text are counted as `missing-text` (see `stormwatch.ingest._mcp`).
+
 Secrets: `api_key`, `authorization` and similar keys (top level, metadata, request, `headers`) are never
 stored. When no `api_key_id` is given, one is derived: `key-` + 16 hex digits of the key's SHA-256.
 

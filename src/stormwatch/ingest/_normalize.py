@@ -15,22 +15,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from stormwatch.ingest._bad import Bad
 from stormwatch.ingest._json import JSONDecodeError, dumps, loads
 from stormwatch.ingest._limits import Limits
-from stormwatch.ingest._report import BadKind
+from stormwatch.ingest._mcp import flatten_mcp, is_mcp_line
 from stormwatch.models import Event, Message, Role
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class Bad(Exception):
-    """A record fails a check; the reader adds source, line and record id."""
-
-    def __init__(self, kind: BadKind, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.kind: BadKind = kind
-        self.field = field
-        self.reason = reason
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -487,6 +478,8 @@ def build_event(
     try:
         if type(record.get("request")) is dict:
             record = _flatten_openai(record)
+        elif is_mcp_line(record):
+            record = flatten_mcp(record)
         rid = _ident(record.get("id"), "id", limits.max_attr_chars)
         if rid is None:
             rid = deterministic_id(line, raw if raw is not None else canonical_bytes(record))
