@@ -57,6 +57,7 @@ def _load_builtins() -> None:
     import stormwatch.detectors.learned
     import stormwatch.detectors.obfuscation
     import stormwatch.detectors.policy_conflict
+    import stormwatch.detectors.response
     import stormwatch.detectors.rules  # noqa: F401
 
 
