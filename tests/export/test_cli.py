@@ -34,7 +34,7 @@ def test_hunt_dir_alone_uses_accounts_for_infrastructure(hunt_dir: Path, tmp_pat
     res = CliRunner().invoke(app, ["export", "stix", "--hunt-dir", str(hunt_dir), "-o", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text("utf-8")
-    assert "203.0.113.7" in text and "stormwatch-prompt" not in text
+    assert "203.0.113.7" in text and '"pattern_type": "stormwatch-prompt"' not in text
     assert '"created": "2025-03-01T13:00:00.000Z"' in text  # default clock: the latest last_seen
 
 
