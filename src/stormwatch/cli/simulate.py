@@ -21,11 +21,17 @@ def simulate_cmd(
     evasion: str = typer.Option(
         "normal", "--evasion", help="normal | heavy (more rotation, paraphrase, VPN)."
     ),
+    landscape: bool = typer.Option(
+        False,
+        "--landscape",
+        help="Add the 2025-26 operations (agentic intrusion, runtime malware, distillation farm, stolen key, "
+        "account farm) and their benign look-alikes (coding and pentest agents, CI bot, heavy user, eval harness).",
+    ),
 ) -> None:
     """Simulate benign users and threat operations (five known actors, a fraud ring, an unknown cluster)."""
     if evasion not in ("normal", "heavy"):
         raise typer.BadParameter("must be 'normal' or 'heavy'", param_hint="--evasion")
     t0 = time.perf_counter()
-    cfg = SimConfig(accounts=accounts, days=days, seed=seed, evasion=evasion)  # type: ignore[arg-type]
+    cfg = SimConfig(accounts=accounts, days=days, seed=seed, evasion=evasion, landscape=landscape)  # type: ignore[arg-type]
     n = write_simulation(cfg, output, truth)
     typer.echo(f"wrote {n:,} events to {output} in {time.perf_counter() - t0:.1f}s", err=True)

@@ -30,6 +30,7 @@ from stormwatch.simulate._content import (
     Act,
     Operation,
 )
+from stormwatch.simulate._landscape import Landscape
 
 Evasion = Literal["normal", "heavy"]
 BENIGN_LABEL = "benign"
@@ -51,6 +52,9 @@ class SimConfig:
     evasion: Evasion = "normal"
     rate: float = 3.5  # mean events per active benign account-day
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
+    landscape: bool = (
+        False  # add the 2025-26 operations and their benign look-alikes (simulate/_landscape.py)
+    )
 
 
 @dataclass
@@ -104,6 +108,7 @@ class Simulator:
         self.accounts: list[_Account] = []
         self._vpn = [f"185.220.{self.rng.randrange(96, 104)}.{self.rng.randrange(2, 250)}" for _ in range(30)]
         self._plan()
+        self.landscape = Landscape(config.seed, config.days, config.start) if config.landscape else None
 
     # -- population --------------------------------------------------------------------------------
     def _plan(self) -> None:
@@ -222,11 +227,18 @@ class Simulator:
         for a in sorted(self.accounts, key=lambda a: a.id):
             if a.op is not None:
                 ops.setdefault(a.op.key, {"actor": a.op.actor, "accounts": []})["accounts"].append(a.id)
+        accounts = {a.id: a.label for a in sorted(self.accounts, key=lambda a: a.id)}
+        kinds = {a.id: a.kind for a in sorted(self.accounts, key=lambda a: a.id)}
+        if self.landscape is not None:
+            extra = self.landscape.truth()
+            accounts = dict(sorted({**accounts, **extra["accounts"]}.items()))
+            kinds = dict(sorted({**kinds, **extra["kinds"]}.items()))
+            ops.update(extra["operations"])
         return {
             "seed": self.config.seed,
             "evasion": self.config.evasion,
-            "accounts": {a.id: a.label for a in sorted(self.accounts, key=lambda a: a.id)},
-            "kinds": {a.id: a.kind for a in sorted(self.accounts, key=lambda a: a.id)},
+            "accounts": accounts,
+            "kinds": kinds,
             "operations": ops,
         }
 
@@ -238,6 +250,8 @@ class Simulator:
             if day < self.config.days:
                 for acc in self.accounts:
                     pending.extend(self._day(acc, day))
+                if self.landscape is not None:
+                    pending.extend(self.landscape.day(day))
                 # a local day spans UTC (d - 14h, d + 1d + 12h): earlier events are final once day d is made
                 cutoff = (self.config.start + timedelta(days=day + 1, hours=-14)).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
