@@ -28,6 +28,20 @@ from stormwatch.models import Event, Message, Role, Verdict
 _ROLE: dict[str, Role] = {"function": "tool"}
 _SENTENCE_END = (".", "!", "?", "\n", "。")
 _DONE = b"data: [DONE]\n\n"
+STREAM_WINDOW_CHARS = 6_000  # of a streamed answer, the tail each re-scan reads (the end reads it all)
+STREAM_MAX_STEP = 1_000  # characters between two re-scans of a long streamed answer, at most
+
+
+def _tail(parts: list[str], chars: int) -> str:
+    """The last `chars` characters of the joined parts (joins only what it needs)."""
+    out: list[str] = []
+    size = 0
+    for p in reversed(parts):
+        out.append(p)
+        size += len(p)
+        if size >= chars:
+            break
+    return "".join(reversed(out))[-chars:]
 
 
 class Upstream:
@@ -387,10 +401,13 @@ class ChatProxy:
                     acc.append(delta)
                     n += len(delta)
                 grown = n - scanned
-                # Re-scan geometrically on long answers so total scan work stays near-linear.
-                step = max(s.stream_scan_chars, scanned // 4)
+                # Re-scan the answer's tail (a sliding window) every `step` characters: the step grows with
+                # the answer but stays under STREAM_MAX_STEP, so a harmful part is cut within a bounded
+                # number of characters, and each scan reads at most STREAM_WINDOW_CHARS (linear total work).
+                step = max(s.stream_scan_chars, min(scanned // 4, STREAM_MAX_STEP))
                 if grown >= step or (grown >= step // 4 and delta.rstrip(" ").endswith(_SENTENCE_END)):
-                    full, final = await self.screener.screen_output(event, verdict, "".join(acc))
+                    window = _tail(acc, STREAM_WINDOW_CHARS)
+                    full, final = await self.screener.screen_output(event, verdict, window, n - len(window))
                     scanned = n
                     if final.verdict == "block":
                         outcome = "cut"

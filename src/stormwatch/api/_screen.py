@@ -9,7 +9,7 @@ import anyio
 
 from stormwatch.api._metrics import Metrics
 from stormwatch.engine import Engine
-from stormwatch.models import Event, Evidence, Finding, Verdict
+from stormwatch.models import Event, Evidence, Finding, Message, Verdict
 
 
 class Screener:
@@ -54,15 +54,19 @@ class Screener:
                 self.metrics.detector_errors.labels(f.detector).inc()
 
     async def screen_output(
-        self, request: Event, request_verdict: Verdict, text: str
+        self, request: Event, request_verdict: Verdict, text: str, offset: int = 0
     ) -> tuple[Event, Verdict]:
-        """The exchange (request + answer so far) and the policy's verdict over all its findings."""
+        """The exchange (request + answer so far) and the policy's verdict over all its findings.
+
+        `offset`: where `text` starts in the whole answer when it is only the tail of a streamed answer (a
+        sliding window); evidence offsets are moved back into the whole answer.
+        """
         t0 = time.perf_counter()
         if self._inline(len(text)):
-            out = self._exchange(request, request_verdict, text)
+            out = self._exchange(request, request_verdict, text, offset)
         else:
             out = await anyio.to_thread.run_sync(
-                self._exchange, request, request_verdict, text, limiter=self._pool()
+                self._exchange, request, request_verdict, text, offset, limiter=self._pool()
             )
         self.metrics.scan_seconds.labels("response").observe(time.perf_counter() - t0)
         return out
@@ -72,17 +76,23 @@ class Screener:
         # thread (and the GIL hand-offs it brings); longer texts and learned stages go to the thread pool.
         return chars <= self.inline_chars
 
-    def _exchange(self, request: Event, request_verdict: Verdict, text: str) -> tuple[Event, Verdict]:
+    def _exchange(
+        self, request: Event, request_verdict: Verdict, text: str, offset: int = 0
+    ) -> tuple[Event, Verdict]:
+        # The answer, with the request's system/developer messages as context for the answer detectors
+        # (prompt leakage); as "system" turns, which request detectors do not read, so the request's own
+        # findings are not found twice.
+        context = [i for i, m in enumerate(request.messages) if m.role in ("system", "developer")]
         answer = Event(
             id=request.id,
-            messages=(),
+            messages=tuple(Message(role="system", content=request.messages[i].content) for i in context),
             response=text,
             account_id=request.account_id,
             org_id=request.org_id,
             api_key_id=request.api_key_id,
         )
-        shift = len(request.messages)
-        found = [_shift(f, shift) for f in self.engine.findings(answer)]
+        turn_map = (*context, len(request.messages))
+        found = [_shift(f, turn_map, offset) for f in self.engine.findings(answer)]
         for f in found:
             if f.error:
                 self.metrics.detector_errors.labels(f.detector).inc()
@@ -99,12 +109,19 @@ def _chars(event: Event) -> int:
     return sum(len(m.content) for m in event.messages) + len(event.response or "")
 
 
-def _shift(f: Finding, by: int) -> Finding:
-    """Move a finding's evidence from the answer-only event's turn 0 to the answer's turn in the exchange."""
-    if not f.evidence or by == 0:
+def _shift(f: Finding, turn_map: tuple[int, ...], offset: int) -> Finding:
+    """Move a finding's evidence from the answer event's turns to the exchange's (and into the whole answer)."""
+    if not f.evidence:
         return f
+    answer_turn = len(turn_map) - 1
     ev = tuple(
-        Evidence(turn=e.turn + by, start=e.start, end=e.end, text=e.text, decoded_by=e.decoded_by)
+        Evidence(
+            turn=turn_map[e.turn] if e.turn < len(turn_map) else e.turn,
+            start=e.start + (offset if e.turn == answer_turn and e.decoded_by is None else 0),
+            end=e.end + (offset if e.turn == answer_turn and e.decoded_by is None else 0),
+            text=e.text,
+            decoded_by=e.decoded_by,
+        )
         for e in f.evidence
     )
     return f.model_copy(update={"evidence": ev})
