@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from stormwatch.errors import StormwatchError
+
+if TYPE_CHECKING:
+    from stormwatch.models import Cluster
+    from stormwatch.store import Store
 
 
 class ExportFormat(StrEnum):
@@ -19,6 +24,12 @@ class ExportFormat(StrEnum):
     navigator = "navigator"
     misp = "misp"
     indicators = "indicators"
+
+
+def _reanalyse(store: Store) -> list[Cluster]:
+    from stormwatch.hunt import analyse
+
+    return analyse(store).clusters
 
 
 def export_cmd(
@@ -34,6 +45,9 @@ def export_cmd(
         None, "--hunt-dir", help="The hunt's --out directory (clusters.json)."
     ),
     store: Path | None = typer.Option(None, "--store", help="DuckDB store: prompts and infrastructure."),
+    reanalyse: bool = typer.Option(
+        False, "--reanalyse", help="With --store and no --hunt-dir: run the analysis again (writes nothing)."
+    ),
     tlp: str = typer.Option("amber", "--tlp", help="clear, green, amber, amber+strict or red."),
     org_name: str = typer.Option("Stormwatch", "--org-name", help="Producing organisation (STIX identity)."),
     created: datetime | None = typer.Option(
@@ -59,8 +73,9 @@ def export_cmd(
         raise typer.Exit(2) from exc
     try:
         data = open_inputs(
-            hunt_dir=hunt_dir, store_path=store, cluster_ids=cluster or None, producer=org_name
-        )
+            hunt_dir=hunt_dir, store_path=store, cluster_ids=cluster or None, producer=org_name,
+            reanalyse=_reanalyse if reanalyse else None,
+        )  # fmt: skip
         if fmt is ExportFormat.indicators and store is None:
             err.print("[yellow]warning:[/] prompt indicators need --store (the hunt's event store)")
         written = EXPORTERS[fmt.value](data, options, output)

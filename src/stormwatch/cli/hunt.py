@@ -53,6 +53,7 @@ def hunt_cmd(
 ) -> None:
     """Hunt: scan INPUT files into the store (idempotent by event id), then cluster and attribute accounts."""
     from stormwatch.cli.scan import print_bad_records
+    from stormwatch.export import report_links
     from stormwatch.hunt.demo import summary_table
     from stormwatch.hunt.pipeline import run_hunt
     from stormwatch.ingest import BadRecordLog, IngestReport
@@ -98,6 +99,7 @@ def hunt_cmd(
             result = run_hunt(
                 [str(p) for p in inputs], store=st, out_dir=out, since=t_since, until=t_until, fast=fast,
                 workers=workers, progress=lambda n: progress.advance(task, n), judge=judge, report=report,
+                exporter=report_links,
             )  # fmt: skip
     except StormwatchError as exc:
         con.print(f"[red]error:[/] {exc}")
