@@ -10,7 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from stormwatch.hunt import HuntResult, run_hunt
+from stormwatch.export import report_links
+from stormwatch.hunt import HuntResult, analyse, run_hunt
 from stormwatch.simulate import BENIGN_LABEL, SimConfig, write_simulation
 from stormwatch.store import open_store
 
@@ -28,7 +29,8 @@ def hunted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
         fh.write('{"id": "x", "messages": 5}\n')
     store_path = d / "store.duckdb"
     with open_store(store_path) as store:
-        result = run_hunt([events], store=store, out_dir=d / "out")  # the real engine, fast path
+        # the real engine, fast path; the caller wires the export layer in (the hunt does not import it)
+        result = run_hunt([events], store=store, out_dir=d / "out", exporter=report_links)
     return d, json.loads(truth_path.read_text("utf-8")), result, store_path
 
 
@@ -102,3 +104,28 @@ def test_rerun_is_idempotent_and_designations_stable(
     assert [(c.designation, c.accounts) for c in again.clusters] == [
         (c.designation, c.accounts) for c in first.clusters
     ]
+
+
+class _ReadOnly:
+    """A store that fails on any write: what `analyse` is given must come back untouched."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"add", "save_designations", "export_findings"}:
+            raise AssertionError(f"the analysis wrote to the store: {name}")
+        return getattr(self._inner, name)
+
+
+def test_analysis_reads_the_store_and_returns_designations(
+    hunted: tuple[Path, dict[str, Any], HuntResult, Path],
+) -> None:
+    """`analyse` writes nothing: the designations it chose come back in the result; run_hunt saved them."""
+    _, _, first, store_path = hunted
+    with open_store(store_path) as store:
+        members = [a for c in first.clusters for a in c.accounts]
+        assert first.designations == {a: c.designation for c in first.clusters for a in c.accounts}
+        assert store.designations(members) == first.designations
+        result = analyse(_ReadOnly(store))
+    assert result.designations == first.designations

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from stormwatch.export.indicators import (
+from stormwatch.detectors.fingerprint import (
     MIN_TOKENS,
     IndicatorFile,
     PromptIndicator,

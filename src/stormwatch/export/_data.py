@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -336,18 +336,32 @@ def gather(
     return ExportData(clusters=out, sources=sources)
 
 
+Reanalyse = Callable[[Store], Sequence[Cluster]]
+
+
 def open_inputs(
     *,
     hunt_dir: Path | None,
     store_path: Path | None,
     cluster_ids: Sequence[str] | None,
     producer: str = "Stormwatch",
+    reanalyse: Reanalyse | None = None,
 ) -> ExportData:
-    """Clusters from the hunt directory's clusters.json (or, with only a store, a fresh analysis of it)."""
+    """Clusters from the hunt directory's clusters.json, the store adding prompts and infrastructure.
+
+    An export reads a hunt result; it never re-runs the analysis on its own. With only a store, the caller
+    must say so by passing `reanalyse` (the CLI's `--reanalyse` wires in the hunt's analysis): its clusters
+    are exported and nothing is written to the store.
+    """
     if hunt_dir is None and store_path is None:
         raise ExportError("give --hunt-dir (the hunt's --out directory) and/or --store")
     if hunt_dir is not None and not (hunt_dir / "clusters.json").exists():
         raise ExportError(f"{hunt_dir / 'clusters.json'}: not found (run `stormwatch hunt --out DIR`)")
+    if hunt_dir is None and reanalyse is None:
+        raise ExportError(
+            f"{store_path}: no hunt result to export: give --hunt-dir (the hunt's --out directory), "
+            "or --reanalyse to run the analysis again over the store"
+        )
     if store_path is None:
         assert hunt_dir is not None
         clusters = select_clusters(load_clusters(hunt_dir / "clusters.json"), cluster_ids)
@@ -360,8 +374,7 @@ def open_inputs(
         if hunt_dir is not None:
             everything = load_clusters(hunt_dir / "clusters.json")
         else:
-            from stormwatch.hunt.pipeline import analyse
-
-            everything = list(analyse(store).clusters)
+            assert reanalyse is not None
+            everything = list(reanalyse(store))
         clusters = select_clusters(everything, cluster_ids)
         return gather(clusters, hunt_dir=hunt_dir, store=store, producer=producer)

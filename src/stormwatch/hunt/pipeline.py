@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stormwatch._iter import batched
 from stormwatch.hunt.analytics import AccountProfile, profile_accounts
@@ -31,7 +31,7 @@ from stormwatch.hunt.linking import (
 )
 from stormwatch.hunt.profiles import ActorProfile, load_profiles
 from stormwatch.models import Cluster, Event, Link, Verdict
-from stormwatch.store import DuckDBStore
+from stormwatch.store.base import Store
 
 if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
@@ -43,6 +43,15 @@ _NS = uuid.UUID("6f1c1d1e-53a4-4c57-9d1b-57a7c0a7f0e1")
 BATCH = 1000
 
 
+class ClusterExporter(Protocol):
+    """Writes each cluster's sharing files under `out_dir/exports/` and returns the report's links to them
+    by cluster id (`stormwatch.export.report_links` is one)."""
+
+    def __call__(
+        self, out_dir: Path, clusters: Sequence[Cluster], /, *, store: Store | None = None
+    ) -> dict[str, dict[str, Any]]: ...
+
+
 @dataclass
 class HuntResult:
     """What a hunt found, plus run statistics."""
@@ -52,6 +61,8 @@ class HuntResult:
     links: list[Link]
     stats: dict[str, Any] = field(default_factory=dict)
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    designations: dict[str, str] = field(default_factory=dict)
+    """Account id → cluster designation; the analysis only returns it, `run_hunt` saves it in the store."""
 
 
 # -- scanning ---------------------------------------------------------------------------------------
@@ -106,7 +117,7 @@ def _scan_in_worker(events: list[Event]) -> list[Verdict]:
 
 def scan_into_store(
     events: Iterable[Event],
-    store: DuckDBStore,
+    store: Store,
     *,
     scanner: Scanner | None = None,
     workers: int = 1,
@@ -161,7 +172,7 @@ def _reviewer(judge: Judge | None) -> Callable[[Sequence[Event], list[Verdict]],
 
 # -- analysis ---------------------------------------------------------------------------------------
 def analyse(
-    store: DuckDBStore,
+    store: Store,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -169,7 +180,11 @@ def analyse(
     profiles: Sequence[ActorProfile] | None = None,
     flag_risk: float = 0.5,
 ) -> HuntResult:
-    """Analytics, linking, clustering, designation and attribution over what the store holds."""
+    """Analytics, linking, clustering, designation and attribution over what the store holds.
+
+    Reads the store only: the designations it chose are in `HuntResult.designations`, for the caller to save
+    (`run_hunt` does) so that the next analysis keeps the same names.
+    """
     t0 = time.perf_counter()
     cfg = link_config or LinkConfig()
     stats = store.account_stats(since=since, until=until, flag_risk=flag_risk)
@@ -241,7 +256,6 @@ def analyse(
     for a in pivots:
         if a not in members and accounts[a].flagged == 0:
             del accounts[a]
-    store.save_designations({a: c.designation for c in clusters for a in c.accounts})
     member_pairs = {k: v for k, v in pairs.items() if k[0] in members or k[1] in members}
     links = links_of(member_pairs)
     return HuntResult(
@@ -249,6 +263,7 @@ def analyse(
         accounts=accounts,
         links=links,
         examples=examples,
+        designations={a: c.designation for c in clusters for a in c.accounts},
         stats={
             "accounts": len(stats),
             "suspicious_accounts": len(accounts),
@@ -297,18 +312,15 @@ def account_record(p: AccountProfile) -> dict[str, Any]:
     return d
 
 
-def cluster_exports(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Each cluster's STIX, Navigator, MISP and indicator files under `out_dir/exports/`, with the report's
-    links (relative paths) and inline Navigator heat map, by cluster id."""
-    if not result.clusters:
-        return {}
-    from stormwatch.export import report_links
+def write_outputs(
+    result: HuntResult, store: Store, out_dir: Path, *, exporter: ClusterExporter | None = None
+) -> dict[str, Path]:
+    """Write clusters.json, accounts.jsonl, findings.parquet and report.html into `out_dir`.
 
-    return report_links(out_dir, result.clusters, store=store)
-
-
-def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict[str, Path]:
-    """Write clusters.json, accounts.jsonl, findings.parquet and report.html into `out_dir`."""
+    `exporter` (the caller wires in `stormwatch.export.report_links`; the hunt does not import the export
+    layer) writes each cluster's sharing files under `out_dir/exports/` and returns the report's links to
+    them, by cluster id; without it the report links no exports.
+    """
     from stormwatch.hunt.report import render_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -328,7 +340,9 @@ def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict
             )
     result.stats["findings"] = store.export_findings(paths["findings"])
     finding_rows = store.findings_for([str(r["id"]) for ex in result.examples.values() for r in ex])
-    exports = cluster_exports(result, store, out_dir)
+    exports = (
+        exporter(out_dir, result.clusters, store=store) if exporter is not None and result.clusters else {}
+    )
     paths["report"].write_text(render_report(result, finding_rows, exports), "utf-8")
     return paths
 
@@ -336,7 +350,7 @@ def write_outputs(result: HuntResult, store: DuckDBStore, out_dir: Path) -> dict
 def run_hunt(
     inputs: Sequence[str | Path] | Iterable[Event],
     *,
-    store: DuckDBStore,
+    store: Store,
     out_dir: Path | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -347,11 +361,14 @@ def run_hunt(
     progress: ProgressFn | None = None,
     judge: Judge | None = None,
     report: IngestReport | None = None,
+    exporter: ClusterExporter | None = None,
 ) -> HuntResult:
     """Read (paths through `stormwatch.ingest`, or events), scan, store, analyse and write the outputs.
 
     `judge` (optional) is consulted on flagged and uncertain events only: those whose risk lies in its band.
     `report` (optional) receives the ingest counts, bad records and damaged sources of the input paths.
+    `exporter` (optional, see `write_outputs`) writes the per-cluster sharing files next to the outputs.
+    The designations the analysis chose are saved in the store, so a later hunt keeps the names.
     """
     from stormwatch.ingest import IngestReport, read_events
 
@@ -370,6 +387,7 @@ def run_hunt(
     )
     scan_s = time.perf_counter() - t0
     result = analyse(store, since=since, until=until, link_config=link_config)
+    store.save_designations(result.designations)
     result.stats.update(
         scanned=scanned,
         bad_records=report.bad_records,
@@ -381,5 +399,5 @@ def run_hunt(
     if judge is not None:
         result.stats["judge"] = judge.stats.as_dict()
     if out_dir is not None:
-        write_outputs(result, store, out_dir)
+        write_outputs(result, store, out_dir, exporter=exporter)
     return result
