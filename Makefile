@@ -28,6 +28,7 @@ demo: install
 lint: dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: dev
 	$(BIN)/mypy src
