@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from stormwatch.export._common import ExportError, ExportOptions, to_utc
-from stormwatch.export.indicators import PromptIndicator, indicators_from_events
+from stormwatch.detectors.fingerprint import MIN_TOKENS, PromptIndicator, fingerprint
+from stormwatch.export._common import ExportError, ExportOptions, det_uuid, iso, to_utc
 from stormwatch.models import Cluster
 from stormwatch.store.base import Store
 
@@ -22,6 +22,7 @@ FLAG_RISK = 0.5  # the hunt's own "flagged" cut: verdict not allow, or risk at o
 MAX_INFRA = 100  # infrastructure indicators kept per cluster (most used first)
 MAX_EXAMPLES = 3
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+MAX_PER_CLUSTER = 500  # prompt indicators kept per cluster (most sent first)
 
 
 class TechniqueStat(BaseModel):
@@ -280,6 +281,51 @@ def _infra_from_accounts(path: Path, cluster: Cluster) -> list[InfraStat]:
                                   last_seen=cluster.last_seen))  # fmt: skip
     rows.sort(key=lambda s: (-s.events, s.value))
     return sorted(rows[:MAX_INFRA], key=lambda s: (s.version, s.value))
+
+
+def indicator_id(producer: str, sha256: str) -> str:
+    """Deterministic indicator id from the producer and the prompt hash."""
+    return f"prompt-indicator--{det_uuid('prompt-indicator', producer, sha256)}"
+
+
+def indicators_from_events(
+    rows: Sequence[dict[str, Any]], *, producer: str, cluster: str | None, limit: int = MAX_PER_CLUSTER
+) -> list[PromptIndicator]:
+    """Prompt indicators from store event rows (`prompt`, `ts`, `categories`, `techniques`), one per hash."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        prompt = row.get("prompt") or ""
+        if not prompt:
+            continue
+        fp = fingerprint(str(prompt))
+        if fp.tokens < MIN_TOKENS:
+            continue
+        g = groups.setdefault(fp.sha256, {"fp": fp, "n": 0, "cats": Counter(), "techs": Counter(), "ts": []})
+        g["n"] += 1
+        g["cats"].update(str(c) for c in row.get("categories") or [])
+        g["techs"].update(str(t) for t in row.get("techniques") or [])
+        if isinstance(row.get("ts"), datetime):
+            g["ts"].append(row["ts"])
+    ranked = sorted(groups.items(), key=lambda kv: (-kv[1]["n"], kv[0]))[:limit]
+    out = []
+    for sha, g in sorted(ranked, key=lambda kv: kv[0]):
+        cats: Counter[str] = g["cats"]
+        category = sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if cats else None
+        out.append(
+            PromptIndicator(
+                id=indicator_id(producer, sha),
+                sha256=sha,
+                minhash=g["fp"].minhash_b64(),
+                tokens=g["fp"].tokens,
+                category=category,
+                techniques=sorted(g["techs"]),
+                cluster=cluster,
+                count=g["n"],
+                first_seen=iso(min(g["ts"])) if g["ts"] else None,
+                last_seen=iso(max(g["ts"])) if g["ts"] else None,
+            )
+        )
+    return out
 
 
 def gather(

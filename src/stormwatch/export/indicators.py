@@ -1,16 +1,14 @@
 """Prompt indicators: shareable fingerprints of malicious prompts that reveal no user text.
 
 The fingerprint scheme and the file format live in `stormwatch.detectors.fingerprint` (the matcher reads
-them too); this module builds indicator files from a hunt's clusters and writes them.
+them too); `stormwatch.export._data` fingerprints each cluster's flagged prompts; this module writes the
+indicator file.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stormwatch.detectors.fingerprint import (
     DEFAULT_THRESHOLD,
@@ -31,7 +29,7 @@ from stormwatch.detectors.fingerprint import (
     prompt_sha256,
     similarity,
 )
-from stormwatch.export._common import ExportOptions, det_uuid, iso
+from stormwatch.export._common import ExportOptions, iso
 
 if TYPE_CHECKING:
     from stormwatch.export._data import ExportData
@@ -57,53 +55,6 @@ __all__ = [
     "prompt_sha256",
     "similarity",
 ]
-
-MAX_PER_CLUSTER = 500
-
-
-def indicator_id(producer: str, sha256: str) -> str:
-    """Deterministic indicator id from the producer and the prompt hash."""
-    return f"prompt-indicator--{det_uuid('prompt-indicator', producer, sha256)}"
-
-
-def indicators_from_events(
-    rows: Sequence[dict[str, Any]], *, producer: str, cluster: str | None, limit: int = MAX_PER_CLUSTER
-) -> list[PromptIndicator]:
-    """Prompt indicators from store event rows (`prompt`, `ts`, `categories`, `techniques`), one per hash."""
-    groups: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        prompt = row.get("prompt") or ""
-        if not prompt:
-            continue
-        fp = fingerprint(str(prompt))
-        if fp.tokens < MIN_TOKENS:
-            continue
-        g = groups.setdefault(fp.sha256, {"fp": fp, "n": 0, "cats": Counter(), "techs": Counter(), "ts": []})
-        g["n"] += 1
-        g["cats"].update(str(c) for c in row.get("categories") or [])
-        g["techs"].update(str(t) for t in row.get("techniques") or [])
-        if isinstance(row.get("ts"), datetime):
-            g["ts"].append(row["ts"])
-    ranked = sorted(groups.items(), key=lambda kv: (-kv[1]["n"], kv[0]))[:limit]
-    out = []
-    for sha, g in sorted(ranked, key=lambda kv: kv[0]):
-        cats: Counter[str] = g["cats"]
-        category = sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if cats else None
-        out.append(
-            PromptIndicator(
-                id=indicator_id(producer, sha),
-                sha256=sha,
-                minhash=g["fp"].minhash_b64(),
-                tokens=g["fp"].tokens,
-                category=category,
-                techniques=sorted(g["techs"]),
-                cluster=cluster,
-                count=g["n"],
-                first_seen=iso(min(g["ts"])) if g["ts"] else None,
-                last_seen=iso(max(g["ts"])) if g["ts"] else None,
-            )
-        )
-    return out
 
 
 def build_indicator_file(data: ExportData, options: ExportOptions) -> IndicatorFile:

@@ -13,10 +13,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from stormwatch._iter import batched
 from stormwatch.hunt.analytics import AccountProfile, profile_accounts
@@ -30,39 +29,33 @@ from stormwatch.hunt.linking import (
     links_of,
 )
 from stormwatch.hunt.profiles import ActorProfile, load_profiles
-from stormwatch.models import Cluster, Event, Link, Verdict
+from stormwatch.hunt.result import ClusterExporter, HuntResult
+from stormwatch.models import Cluster, Event, Verdict
 from stormwatch.store.base import Store
 
 if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
     from stormwatch.ingest import IngestReport
 
+__all__ = [
+    "BATCH",
+    "ClusterExporter",
+    "HuntResult",
+    "ProgressFn",
+    "Scanner",
+    "account_record",
+    "analyse",
+    "clusters_document",
+    "default_scanner",
+    "run_hunt",
+    "scan_into_store",
+    "write_outputs",
+]
+
 Scanner = Callable[[Sequence[Event]], list[Verdict]]
 ProgressFn = Callable[[int], None]
 _NS = uuid.UUID("6f1c1d1e-53a4-4c57-9d1b-57a7c0a7f0e1")
 BATCH = 1000
-
-
-class ClusterExporter(Protocol):
-    """Writes each cluster's sharing files under `out_dir/exports/` and returns the report's links to them
-    by cluster id (`stormwatch.export.report_links` is one)."""
-
-    def __call__(
-        self, out_dir: Path, clusters: Sequence[Cluster], /, *, store: Store | None = None
-    ) -> dict[str, dict[str, Any]]: ...
-
-
-@dataclass
-class HuntResult:
-    """What a hunt found, plus run statistics."""
-
-    clusters: list[Cluster]
-    accounts: dict[str, AccountProfile]
-    links: list[Link]
-    stats: dict[str, Any] = field(default_factory=dict)
-    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    designations: dict[str, str] = field(default_factory=dict)
-    """Account id → cluster designation; the analysis only returns it, `run_hunt` saves it in the store."""
 
 
 # -- scanning ---------------------------------------------------------------------------------------
