@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from stormwatch.errors import StormwatchError
 from stormwatch.models import Event, Verdict
+from stormwatch.store._behaviour import AccountBehaviour, KeyShift, account_behaviour, key_shifts
 from stormwatch.store.base import LINK_METADATA_KEYS
 
 MAX_TEXT = 4000  # chars of prompt/response kept per event: enough for analytics, bounded storage
@@ -467,6 +468,14 @@ class DuckDBStore:
             self._con.execute("INSERT OR REPLACE INTO designations SELECT * FROM _d").fetchall()
         finally:
             self._con.unregister("_d")
+
+    def account_behaviour(self) -> list[AccountBehaviour]:
+        """Per-account behaviour features (volume, regularity, templates, infrastructure, agent tool calls)."""
+        return account_behaviour(self._con)
+
+    def key_shifts(self) -> list[KeyShift]:
+        """API keys whose use moved to new networks and clients at many times their volume."""
+        return key_shifts(self._con)
 
     def close(self) -> None:
         """Release the backend."""
