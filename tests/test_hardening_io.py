@@ -406,6 +406,6 @@ def test_reingest_is_idempotent_and_cannot_replace_guard_evidence(tmp_path: Any)
         for _ in range(2):  # the same file twice: the same store
             scan_into_store(read_events(src), store, workers=1)
             assert store.count() == 51
-        by_id = {r["id"]: r for r in store.account_events(["a"])}
-        assert (by_id["gw-1"]["verdict"], by_id["gw-1"]["prompt"]) == ("block", "the attack")
-        assert by_id["r7"]["prompt"] == "hello 7"
+        by_id = {r.id: r for r in store.account_events(["a"])}
+        assert (by_id["gw-1"].verdict, by_id["gw-1"].prompt) == ("block", "the attack")
+        assert by_id["r7"].prompt == "hello 7"

@@ -114,7 +114,7 @@ def test_hunt_stores_policy_conflict_findings(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.duckdb") as store:
         run_hunt([src], store=store)
         stored = store.findings_for([str(r["id"]) for r in ROWS])
-    dets = {eid: {row["detector"] for row in rows} for eid, rows in stored.items()}
+    dets = {eid: {row.detector for row in rows} for eid, rows in stored.items()}
     assert "policy-conflict" in dets["pc-medical"] and "policy-conflict" in dets["pc-secret"]
     assert "policy-conflict" not in dets.get("pc-benign", set())
     assert "policy-conflict" not in dets.get("pc-nosystem", set())

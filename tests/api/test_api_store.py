@@ -36,8 +36,8 @@ def test_every_screened_request_is_in_the_store_after_shutdown(keys: Keys, tmp_p
         # account_events first: count() leaves a DuckDB result open (store bug, reported to its owner)
         rows = store.account_events(["acct-0", "acct-1", "acct-2"])
         assert store.count() == 12
-        assert {r["id"] for r in rows} == set(ids)
-        blocked = [r for r in rows if r.get("verdict") == "block"]
+        assert {r.id for r in rows} == set(ids)
+        blocked = [r for r in rows if r.verdict == "block"]
         assert len(blocked) == 3
 
 

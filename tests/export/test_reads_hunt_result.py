@@ -27,7 +27,7 @@ def test_store_alone_is_refused_with_the_way_out(store_file: Path, tmp_path: Pat
 def test_reanalyse_exports_and_writes_nothing_to_the_store(store_file: Path, tmp_path: Path) -> None:
     with open_store(store_file) as store:
         before = store.count()
-        accounts = sorted({str(r["account_id"]) for r in store.account_stats()})
+        accounts = sorted({r.account_id for r in store.account_stats()})
         names_before = store.designations(accounts)
     out = tmp_path / "x.json"
     args = ["export", "stix", "--store", str(store_file), "--reanalyse", "-o", str(out)]

@@ -41,5 +41,5 @@ def test_hunt_judges_only_the_band_and_stores_its_findings(tmp_path: Path, worke
         in_band
     )
     assert result.stats["judge"]["seen"] == len(events)
-    judged = {eid for eid, rows in stored.items() if any(r["detector"] == "judge" for r in rows)}
+    judged = {eid for eid, rows in stored.items() if any(r.detector == "judge" for r in rows)}
     assert judged == in_band

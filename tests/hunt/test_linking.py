@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from stormwatch.hunt.analytics import profile_accounts
 from stormwatch.hunt.linking import (
@@ -16,6 +15,7 @@ from stormwatch.hunt.linking import (
     links_of,
     specificity,
 )
+from stormwatch.store import EventRow
 
 
 def _word(*key: int) -> str:
@@ -23,15 +23,15 @@ def _word(*key: int) -> str:
     return "".join(chr(97 + b % 26) for b in digest[:7])
 
 
-def _row(i: int, acc: str, *, ip: str, risk: float, prompt: str, pay: str | None = None) -> dict[str, Any]:
-    return {
+def _row(i: int, acc: str, *, ip: str, risk: float, prompt: str, pay: str | None = None) -> EventRow:
+    return EventRow.model_validate({
         "id": f"{acc}-{i}", "ts": datetime(2024, 1, 1 + i % 5, 8 + i % 8, tzinfo=UTC).replace(tzinfo=None),
         "account_id": acc, "org_id": None, "session_id": f"{acc}-s{i % 3}", "source_ip": ip,
         "net": ip.rsplit(".", 1)[0] + ".0/24", "user_agent": "Mozilla/5.0 common", "api_key_id": f"k-{acc}",
         "model": "gpt-4", "prompt": prompt, "response": "ok", "link_keys": [f"payment_hash={pay}"] if pay else [],
         "risk": risk, "verdict": "block" if risk >= 0.75 else "allow",
         "categories": ["jailbreak"] if risk >= 0.75 else [], "techniques": [],
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def test_specificity() -> None:
@@ -49,10 +49,10 @@ def test_shared_nat_trap_benign_accounts_do_not_cluster() -> None:
             bad = n < 3 and i % 2 == 0
             rows.append(_row(i, acc, ip="198.51.100.9", risk=0.8 if bad else 0.0,
                              prompt=" ".join(_word(n, i, k) for k in range(6))))  # fmt: skip
-    accounts = profile_accounts(r for r in rows if r["account_id"] in {"corp00", "corp01", "corp02"})
+    accounts = profile_accounts(r for r in rows if r.account_id in {"corp00", "corp01", "corp02"})
     usage = {("ip", "198.51.100.9"): (30, 3), ("net", "198.51.100.0/24"): (30, 3),
              ("user_agent", "Mozilla/5.0 common"): (30, 3)}  # fmt: skip
-    pairs = link_accounts(accounts, [r for r in rows if r["account_id"] in accounts], usage)
+    pairs = link_accounts(accounts, [r for r in rows if r.account_id in accounts], usage)
     assert all(
         ev.infra_weight() < 0.05 and ev.total(LinkConfig()) < LinkConfig().strong for ev in pairs.values()
     )
@@ -97,8 +97,7 @@ def test_company_billing_and_nat_are_one_family_not_an_identity() -> None:
         for i in range(8):
             row = _row(i, acc, ip="198.51.100.9", risk=0.8 if i % 2 == 0 else 0.0, pay="corp-card",
                        prompt=" ".join(_word(n, i, k) for k in range(6)))  # fmt: skip
-            row["org_id"] = "org-small"
-            rows.append(row)
+            rows.append(row.model_copy(update={"org_id": "org-small"}))
     accounts = profile_accounts(rows)
     usage = {("ip", "198.51.100.9"): (3, 3), ("net", "198.51.100.0/24"): (3, 3),
              ("org", "org-small"): (3, 3), ("payment_hash", "corp-card"): (3, 3)}  # fmt: skip
@@ -107,7 +106,7 @@ def test_company_billing_and_nat_are_one_family_not_an_identity() -> None:
     assert cluster_accounts(accounts, pairs) == []
 
 
-def _op_rows(accs: list[str], *, net: str, flagged: set[str]) -> list[dict[str, Any]]:
+def _op_rows(accs: list[str], *, net: str, flagged: set[str]) -> list[EventRow]:
     rows = []
     for n, acc in enumerate(accs):
         for i in range(8):
@@ -142,9 +141,9 @@ def test_shared_wording_without_shared_infrastructure_does_not_link() -> None:
 
 def test_weak_accounts_cluster_only_when_two_of_them_tripped_a_detector() -> None:
     rows = _op_rows(["w-a", "w-b", "w-c"], net="203.0.113", flagged=set())
-    for r in rows:  # one flagged event each for w-a and w-b: weak, not core
-        if r["account_id"] in ("w-a", "w-b") and r["id"].endswith("-0"):
-            r.update(risk=0.8, verdict="block", categories=["jailbreak"])
+    for k, r in enumerate(rows):  # one flagged event each for w-a and w-b: weak, not core
+        if r.account_id in ("w-a", "w-b") and r.id.endswith("-0"):
+            rows[k] = r.model_copy(update={"risk": 0.8, "verdict": "block", "categories": ("jailbreak",)})
     accounts = profile_accounts(rows)
     cfg = LinkConfig()
     assert all(p.suspicion < cfg.min_suspicion for p in accounts.values())
@@ -152,5 +151,5 @@ def test_weak_accounts_cluster_only_when_two_of_them_tripped_a_detector() -> Non
     pairs = link_accounts(accounts, rows, usage, pivots=list(accounts))
     assert cluster_accounts(accounts, pairs) == [["w-a", "w-b", "w-c"]]
     alone = {a: p for a, p in accounts.items() if a != "w-b"}
-    pairs = link_accounts(alone, [r for r in rows if r["account_id"] != "w-b"], usage, pivots=list(alone))
+    pairs = link_accounts(alone, [r for r in rows if r.account_id != "w-b"], usage, pivots=list(alone))
     assert cluster_accounts(alone, pairs) == []

@@ -37,8 +37,8 @@ def test_protocol_and_idempotent_upsert() -> None:
     store.add(evs, [_vd(i, 0.8) for i in range(6)])
     assert store.count() == 6
     store.add(evs[:2], [_vd(0, 0.1), _vd(1, 0.1)])  # a re-scan replaces verdicts and their findings
-    stats = {r["account_id"]: r for r in store.account_stats()}
-    assert stats["a"]["events"] == 3 and stats["a"]["flagged"] == 1
+    stats = {r.account_id: r for r in store.account_stats()}
+    assert stats["a"].events == 3 and stats["a"].flagged == 1
     assert sum(len(v) for v in store.findings_for([e.id for e in evs]).values()) == 4
 
 
@@ -78,8 +78,8 @@ def test_sealed_evidence_is_append_only(tmp_path: Path) -> None:
         assert store.is_sealed("e1") and not store.is_sealed("e2")
         assert store.add([harmless], [_vd(1, 0.1)]) == 0
         (row,) = store.account_events(["a"], since=None)[:1]
-        assert (row["id"], row["verdict"], row["prompt"]) == ("e1", "block", "prompt 1")
+        assert (row.id, row.verdict, row.prompt) == ("e1", "block", "prompt 1")
         assert sum(len(v) for v in store.findings_for(["e1"]).values()) == 1
         store.add([_ev(2, "a")], [_vd(2, 0.6)])  # unsealed records stay idempotent upserts
         assert store.count() == 2
-        assert {r["id"]: r["verdict"] for r in store.account_events(["a"])}["e2"] == "flag"
+        assert {r.id: r.verdict for r in store.account_events(["a"])}["e2"] == "flag"

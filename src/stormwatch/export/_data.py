@@ -17,8 +17,8 @@ from stormwatch.detectors.fingerprint import MIN_TOKENS, PromptIndicator, finger
 from stormwatch.export._common import ExportError, ExportOptions, det_uuid, iso, to_utc
 from stormwatch.models import Cluster
 from stormwatch.store.base import Store
+from stormwatch.store.schema import FLAGGED, EventRow, FindingRow, FlagRule
 
-FLAG_RISK = 0.5  # the hunt's own "flagged" cut: verdict not allow, or risk at or above this
 MAX_INFRA = 100  # infrastructure indicators kept per cluster (most used first)
 MAX_EXAMPLES = 3
 MAX_INPUT_BYTES = 256 * 1024 * 1024
@@ -101,9 +101,11 @@ def select_clusters(clusters: Sequence[Cluster], ids: Sequence[str] | None) -> l
     """The clusters named by id or designation (all when `ids` is None), in input order."""
     if ids is None:
         return list(clusters)
-    wanted = set(ids)
-    found = [c for c in clusters if c.id in wanted or c.designation in wanted]
-    missing = wanted - {c.id for c in found} - {c.designation for c in found}
+    # ids and designations match case-insensitively (`--cluster sw-c-1`, `--cluster "forest blizzard"`)
+    wanted = {i.casefold(): i for i in ids}
+    found = [c for c in clusters if c.id.casefold() in wanted or c.designation.casefold() in wanted]
+    seen = {c.id.casefold() for c in found} | {c.designation.casefold() for c in found}
+    missing = {given for key, given in wanted.items() if key not in seen}
     if missing:
         known = ", ".join(f"{c.id} ({c.designation})" for c in clusters[:20])
         raise ExportError(f"unknown cluster(s): {', '.join(sorted(missing))}; known: {known or 'none'}")
@@ -121,13 +123,7 @@ def _ts(value: Any) -> datetime | None:
     return None
 
 
-def _list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value]
-
-
-def _parquet_findings(path: Path, accounts: set[str]) -> list[dict[str, Any]]:
+def _parquet_findings(path: Path, accounts: set[str]) -> list[tuple[FindingRow, datetime | None]]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -140,30 +136,37 @@ def _parquet_findings(path: Path, accounts: set[str]) -> list[dict[str, Any]]:
     import pyarrow as pa
 
     tbl = tbl.filter(pc.is_in(tbl["account_id"], value_set=pa.array(sorted(accounts), pa.string())))
-    return tbl.to_pylist()  # type: ignore[no-any-return]
+    fields = set(FindingRow.model_fields)
+    out = []
+    for i, rec in enumerate(tbl.to_pylist()):
+        try:
+            row = FindingRow.model_validate({k: v for k, v in rec.items() if k in fields})
+        except ValidationError as exc:
+            raise ExportError(f"{path}: finding {i}: {exc}") from exc
+        out.append((row, _ts(rec.get("timestamp"))))
+    return out
 
 
 def _technique_stats(
-    cluster: Cluster, findings: list[dict[str, Any]], is_technique: Any
+    cluster: Cluster, findings: list[tuple[FindingRow, datetime | None]], is_technique: Any
 ) -> list[TechniqueStat]:
     first: dict[str, datetime] = {}
     last: dict[str, datetime] = {}
     cats: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, Counter[str]] = defaultdict(Counter)
-    for f in findings:
-        if f.get("error"):
+    for f, ts in findings:
+        if f.error:
             continue
-        ts = _ts(f.get("timestamp") or f.get("ts"))
-        for t in _list(f.get("techniques")):
+        for t in f.techniques:
             if t not in cluster.techniques:
                 continue
             if ts is not None:
                 first[t] = min(first.get(t, ts), ts)
                 last[t] = max(last.get(t, ts), ts)
-            if f.get("category"):
-                cats[t][str(f["category"])] += 1
-            expl = str(f.get("explanation") or "").strip()
-            rule = f"{f.get('detector')}/{f.get('rule')}"
+            if f.category:
+                cats[t][f.category] += 1
+            expl = (f.explanation or "").strip()
+            rule = f"{f.detector}/{f.rule}"
             examples[t][f"{rule}: {expl[:160]}" if expl else rule] += 1
     out = []
     for t in sorted(cluster.techniques):
@@ -193,59 +196,68 @@ def _shareable(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return addr.is_global or any(addr in n for n in _DOC_NETS if n.version == addr.version)
 
 
+@dataclass
+class _IpUse:
+    """How a cluster used one address (accumulated over its event rows)."""
+
+    version: int
+    net: str | None
+    events: int = 0
+    accounts: set[str] = field(default_factory=set)
+    seen: list[datetime] = field(default_factory=list)
+
+
 def _infra_from_events(
-    rows: list[dict[str, Any]], shared: dict[tuple[str, str], tuple[int, int]]
+    rows: list[EventRow], shared: dict[tuple[str, str], tuple[int, int]]
 ) -> list[InfraStat]:
-    ips: dict[str, dict[str, Any]] = {}
+    ips: dict[str, _IpUse] = {}
     for r in rows:
-        ip = r.get("source_ip")
-        if not ip:
+        if not r.source_ip:
             continue
         try:
-            addr = ipaddress.ip_address(str(ip).strip())
+            addr = ipaddress.ip_address(r.source_ip.strip())
         except ValueError:
             continue
         if not _shareable(addr):
             continue
-        key = str(addr)
-        g = ips.setdefault(key, {"v": addr.version, "n": 0, "acc": set(), "ts": [], "net": r.get("net")})
-        g["n"] += 1
-        g["acc"].add(r.get("account_id"))
-        ts = _ts(r.get("ts"))
+        g = ips.setdefault(str(addr), _IpUse(version=addr.version, net=r.net))
+        g.events += 1
+        g.accounts.add(r.account_id)
+        ts = _ts(r.ts)
         if ts is not None:
-            g["ts"].append(ts)
+            g.seen.append(ts)
     out: list[InfraStat] = []
     nets: dict[str, list[str]] = defaultdict(list)
     for ip, g in ips.items():
-        total, susp = shared.get(("ip", ip), (len(g["acc"]), len(g["acc"])))
+        total, susp = shared.get(("ip", ip), (len(g.accounts), len(g.accounts)))
         if total - susp > susp:
             continue  # mostly used by accounts outside the cluster: a shared NAT or proxy, not theirs
         out.append(
             InfraStat(
                 value=ip,
-                version=g["v"],
+                version=g.version,
                 network=False,
-                events=g["n"],
-                accounts=len(g["acc"]),
-                first_seen=min(g["ts"]) if g["ts"] else None,
-                last_seen=max(g["ts"]) if g["ts"] else None,
+                events=g.events,
+                accounts=len(g.accounts),
+                first_seen=min(g.seen) if g.seen else None,
+                last_seen=max(g.seen) if g.seen else None,
             )
         )
-        if g["net"]:
-            nets[str(g["net"])].append(ip)
+        if g.net:
+            nets[g.net].append(ip)
     for net, members in nets.items():
         total, susp = shared.get(("net", net), (0, 0))
         if len(members) < 2 or total - susp > susp:
             continue  # a network is an indicator only when the cluster rotates inside it
         grp = [ips[m] for m in members]
-        stamps: list[datetime] = [t for g in grp for t in g["ts"]]
+        stamps: list[datetime] = [t for g in grp for t in g.seen]
         out.append(
             InfraStat(
                 value=net,
-                version=grp[0]["v"],
+                version=grp[0].version,
                 network=True,
-                events=sum(g["n"] for g in grp),
-                accounts=len(set().union(*(g["acc"] for g in grp))),
+                events=sum(g.events for g in grp),
+                accounts=len(set().union(*(g.accounts for g in grp))),
                 first_seen=min(stamps) if stamps else None,
                 last_seen=max(stamps) if stamps else None,
             )
@@ -289,23 +301,22 @@ def indicator_id(producer: str, sha256: str) -> str:
 
 
 def indicators_from_events(
-    rows: Sequence[dict[str, Any]], *, producer: str, cluster: str | None, limit: int = MAX_PER_CLUSTER
+    rows: Sequence[EventRow], *, producer: str, cluster: str | None, limit: int = MAX_PER_CLUSTER
 ) -> list[PromptIndicator]:
-    """Prompt indicators from store event rows (`prompt`, `ts`, `categories`, `techniques`), one per hash."""
+    """Prompt indicators from store event rows (their prompt, time, categories, techniques), one per hash."""
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
-        prompt = row.get("prompt") or ""
-        if not prompt:
+        if not row.prompt:
             continue
-        fp = fingerprint(str(prompt))
+        fp = fingerprint(row.prompt)
         if fp.tokens < MIN_TOKENS:
             continue
         g = groups.setdefault(fp.sha256, {"fp": fp, "n": 0, "cats": Counter(), "techs": Counter(), "ts": []})
         g["n"] += 1
-        g["cats"].update(str(c) for c in row.get("categories") or [])
-        g["techs"].update(str(t) for t in row.get("techniques") or [])
-        if isinstance(row.get("ts"), datetime):
-            g["ts"].append(row["ts"])
+        g["cats"].update(row.categories)
+        g["techs"].update(row.techniques)
+        if row.ts is not None:
+            g["ts"].append(row.ts)
     ranked = sorted(groups.items(), key=lambda kv: (-kv[1]["n"], kv[0]))[:limit]
     out = []
     for sha, g in sorted(ranked, key=lambda kv: kv[0]):
@@ -334,8 +345,12 @@ def gather(
     hunt_dir: Path | None = None,
     store: Store | None = None,
     producer: str = "Stormwatch",
+    flag: FlagRule = FLAGGED,
 ) -> ExportData:
-    """Collect technique statistics, infrastructure and prompt indicators for each cluster."""
+    """Collect technique statistics, infrastructure and prompt indicators for each cluster.
+
+    Prompt indicators come from the cluster's events that `flag` counts as flagged (the hunt's own cut).
+    """
     from stormwatch.kb import load_kb
 
     kb = load_kb()
@@ -352,22 +367,20 @@ def gather(
         sources.append(str(getattr(store, "path", "store")))
     out = []
     for c in clusters:
-        rows: list[dict[str, Any]] = store.account_events(c.accounts) if store is not None else []
-        findings: list[dict[str, Any]] = []
+        rows: list[EventRow] = store.account_events(c.accounts) if store is not None else []
+        findings: list[tuple[FindingRow, datetime | None]] = []
         if findings_path is not None and findings_path.exists():
             findings = _parquet_findings(findings_path, set(c.accounts))
         elif store is not None:
-            by_event = store.findings_for([str(r["id"]) for r in rows])
-            ts_of = {str(r["id"]): r.get("ts") for r in rows}
-            findings = [dict(f, timestamp=ts_of.get(eid)) for eid, fs in by_event.items() for f in fs]
+            by_event = store.findings_for([r.id for r in rows])
+            ts_of = {r.id: _ts(r.ts) for r in rows}
+            findings = [(f, ts_of.get(eid)) for eid, fs in by_event.items() for f in fs]
         infra: list[InfraStat] = []
         prompts: list[PromptIndicator] = []
         if store is not None:
             shared = store.infra_usage(c.accounts)
             infra = _infra_from_events(rows, shared)
-            flagged = [
-                r for r in rows if r.get("verdict") != "allow" or float(r.get("risk") or 0) >= FLAG_RISK
-            ]
+            flagged = [r for r in rows if flag.flagged(r.verdict, r.risk)]
             prompts = indicators_from_events(flagged, producer=producer, cluster=c.designation)
         elif accounts_path is not None and accounts_path.exists():
             infra = _infra_from_accounts(accounts_path, c)

@@ -6,11 +6,11 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from stormwatch.hunt.text import detect_language, has_pretext, is_refusal
+from stormwatch.store.schema import FLAGGED, EventRow, FlagRule
 
 PROBING_RISK = 0.3
 ATTACK_RISK = 0.7
@@ -81,15 +81,15 @@ def _top(counter: Counter[str], n: int = 10) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
-def profile_accounts(rows: Iterable[dict[str, Any]], *, flag_risk: float = 0.5) -> dict[str, AccountProfile]:
+def profile_accounts(rows: Iterable[EventRow], *, flag: FlagRule = FLAGGED) -> dict[str, AccountProfile]:
     """Build account profiles from event rows ordered by account and time (`Store.account_events`)."""
-    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_account: dict[str, list[EventRow]] = defaultdict(list)
     for r in rows:
-        by_account[str(r["account_id"])].append(r)
-    return {acc: _profile(acc, evs, flag_risk) for acc, evs in by_account.items()}
+        by_account[r.account_id].append(r)
+    return {acc: _profile(acc, evs, flag) for acc, evs in by_account.items()}
 
 
-def _profile(account: str, evs: list[dict[str, Any]], flag_risk: float) -> AccountProfile:
+def _profile(account: str, evs: list[EventRow], flag: FlagRule) -> AccountProfile:
     cats: Counter[str] = Counter()
     techs: Counter[str] = Counter()
     langs: Counter[str] = Counter()
@@ -102,25 +102,25 @@ def _profile(account: str, evs: list[dict[str, Any]], flag_risk: float) -> Accou
     risk_by_day: dict[str, float] = {}
     flagged = blocked = refusals = retries = 0
     risk_sum = 0.0
-    sessions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    sessions: dict[str, list[EventRow]] = defaultdict(list)
     last_refused_at: dict[str, datetime | None] = {}
     for r in evs:
-        risk = float(r["risk"] or 0.0)
+        risk = r.risk
         risk_sum += risk
-        is_flagged = r["verdict"] != "allow" or risk >= flag_risk
+        is_flagged = flag.flagged(r.verdict, risk)
         flagged += is_flagged
-        blocked += r["verdict"] == "block"
+        blocked += r.verdict == "block"
         if is_flagged:
-            cats.update(r["categories"] or [])
-            techs.update(r["techniques"] or [])
-        langs[detect_language(r["prompt"] or "")] += 1
-        for counter, key in ((models, "model"), (ips, "source_ip"), (nets, "net"), (uas, "user_agent")):
-            if r.get(key):
-                counter[str(r[key])] += 1
-        if r.get("org_id"):
-            orgs.add(str(r["org_id"]))
-        ts: datetime | None = r["ts"]
-        session = str(r.get("session_id") or f"day:{ts.date() if ts else 'none'}")
+            cats.update(r.categories)
+            techs.update(r.techniques)
+        langs[detect_language(r.prompt or "")] += 1
+        for counter, value in ((models, r.model), (ips, r.source_ip), (nets, r.net), (uas, r.user_agent)):
+            if value:
+                counter[value] += 1
+        if r.org_id:
+            orgs.add(r.org_id)
+        ts = r.ts
+        session = r.session_id or f"day:{ts.date() if ts else 'none'}"
         sessions[session].append(r)
         if ts is not None:
             hours[ts.hour] += 1
@@ -132,16 +132,16 @@ def _profile(account: str, evs: list[dict[str, Any]], flag_risk: float) -> Accou
             and ts is not None
             and (ts - prev_refused).total_seconds() <= RETRY_WINDOW_S
         ):
-            if is_flagged or has_pretext(r["prompt"] or ""):
+            if is_flagged or has_pretext(r.prompt or ""):
                 retries += 1
             last_refused_at[session] = None
-        if is_refusal(r.get("response")):
+        if is_refusal(r.response):
             refusals += 1
             last_refused_at[session] = ts
-    escalating = sum(1 for s in sessions.values() if _escalates([float(e["risk"] or 0.0) for e in s]))
-    times = [r["ts"] for r in evs if r["ts"] is not None]
+    escalating = sum(1 for s in sessions.values() if _escalates([e.risk for e in s]))
+    times = [r.ts for r in evs if r.ts is not None]
     n = len(evs)
-    max_risk = max((float(r["risk"] or 0.0) for r in evs), default=0.0)
+    max_risk = max((r.risk for r in evs), default=0.0)
     return AccountProfile(
         account_id=account,
         events=n,

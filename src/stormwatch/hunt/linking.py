@@ -13,11 +13,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
 
 from stormwatch.hunt.analytics import AccountProfile
 from stormwatch.hunt.text import shingles
 from stormwatch.models import Link
+from stormwatch.store.schema import EventRow
 
 INFRA_BASE: dict[str, float] = {
     "api_key_id": 1.0,
@@ -144,19 +144,16 @@ def specificity(n_accounts: int, n_suspicious: int) -> float:
     return frac * frac * min(1.0, 3.0 / (n_accounts - 1))
 
 
-def _infra_values(rows: Iterable[dict[str, Any]]) -> dict[str, set[tuple[str, str]]]:
+def _infra_values(rows: Iterable[EventRow]) -> dict[str, set[tuple[str, str]]]:
     out: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for r in rows:
-        acc = str(r["account_id"])
-        s = out[acc]
-        for kind, key in (("ip", "source_ip"), ("net", "net"), ("user_agent", "user_agent"),
-                          ("api_key_id", "api_key_id"), ("org", "org_id")):  # fmt: skip
-            v = r.get(key)
+        s = out[r.account_id]
+        for kind, v in (("ip", r.source_ip), ("net", r.net), ("user_agent", r.user_agent),
+                        ("api_key_id", r.api_key_id), ("org", r.org_id)):  # fmt: skip
             if v:
-                s.add((kind, str(v)))
-        for k in r.get("link_keys") or []:
-            kind, _, v = str(k).partition("=")
-            s.add((kind, v))
+                s.add((kind, v))
+        for k in r.link_keys:
+            s.add((k.kind, k.value))
     return out
 
 
@@ -248,7 +245,7 @@ def prompt_groups(
 
 def link_accounts(
     profiles: Mapping[str, AccountProfile],
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[EventRow],
     infra_usage: Mapping[tuple[str, str], tuple[int, int]],
     cfg: LinkConfig | None = None,
     *,
@@ -262,7 +259,7 @@ def link_accounts(
     pairs: dict[tuple[str, str], PairEvidence] = defaultdict(PairEvidence)
     # shared infrastructure
     by_value: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for acc, values in _infra_values(r for r in rows if r["account_id"] in linkable).items():
+    for acc, values in _infra_values(r for r in rows if r.account_id in linkable).items():
         for kv in values:
             if kv in infra_usage:
                 by_value[kv].append(acc)
@@ -282,8 +279,8 @@ def link_accounts(
     # near-duplicate prompts
     prompts: dict[str, list[str]] = defaultdict(list)
     for r in rows:
-        if r["account_id"] in linkable and r.get("prompt"):
-            prompts[str(r["account_id"])].append(str(r["prompt"]))
+        if r.account_id in linkable and r.prompt:
+            prompts[r.account_id].append(r.prompt)
     for members, example in prompt_groups(
         prompts,
         threshold=cfg.lsh_threshold,

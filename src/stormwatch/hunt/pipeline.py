@@ -32,6 +32,7 @@ from stormwatch.hunt.profiles import ActorProfile, load_profiles
 from stormwatch.hunt.result import ClusterExporter, HuntResult
 from stormwatch.models import Cluster, Event, Verdict
 from stormwatch.store.base import Store
+from stormwatch.store.schema import FLAGGED, EventRow, FlagRule
 
 if TYPE_CHECKING:
     from stormwatch.detectors.judge import Judge
@@ -171,7 +172,7 @@ def analyse(
     until: datetime | None = None,
     link_config: LinkConfig | None = None,
     profiles: Sequence[ActorProfile] | None = None,
-    flag_risk: float = 0.5,
+    flag: FlagRule = FLAGGED,
 ) -> HuntResult:
     """Analytics, linking, clustering, designation and attribution over what the store holds.
 
@@ -180,21 +181,21 @@ def analyse(
     """
     t0 = time.perf_counter()
     cfg = link_config or LinkConfig()
-    stats = store.account_stats(since=since, until=until, flag_risk=flag_risk)
-    suspicious = [str(r["account_id"]) for r in stats if r["flagged"] >= cfg.min_flagged or r["blocked"] >= 1]
+    stats = store.account_stats(since=since, until=until, flag=flag)
+    suspicious = [r.account_id for r in stats if r.flagged >= cfg.min_flagged or r.blocked >= 1]
     rows = store.account_events(suspicious, since=since, until=until)
-    accounts = profile_accounts(rows, flag_risk=flag_risk)
+    accounts = profile_accounts(rows, flag=flag)
     core = [a for a, p in accounts.items() if p.suspicion >= cfg.min_suspicion]
     weak = [a for a, p in accounts.items() if cfg.weak_suspicion <= p.suspicion < cfg.min_suspicion]
     # pivot through specific infrastructure to the other accounts an operation rotated through
-    flagged_any = {str(r["account_id"]) for r in stats if r["flagged"] >= cfg.pivot_min_flagged}
+    flagged_any = {r.account_id for r in stats if r.flagged >= cfg.pivot_min_flagged}
     near = store.neighbours(core + weak, max_accounts=cfg.pivot_max_shared, since=since, until=until)
     pivots = sorted(set(weak) | {a for a in near if a in flagged_any or cfg.pivot_min_flagged <= 0})
     fresh = [a for a in pivots if a not in accounts]
     if fresh:
         extra_rows = store.account_events(fresh, since=since, until=until)
         rows = rows + extra_rows
-        accounts.update(profile_accounts(extra_rows, flag_risk=flag_risk))
+        accounts.update(profile_accounts(extra_rows, flag=flag))
     linkable = sorted(set(core) | set(pivots))
     usage = store.infra_usage(linkable, since=since, until=until)
     background = store.background_prompts(
@@ -206,11 +207,11 @@ def analyse(
     groups = cluster_accounts(accounts, pairs, cfg)
     names = designate(groups, store.designations([a for g in groups for a in g]))
     profiles = tuple(profiles) if profiles is not None else load_profiles()
-    rows_by_acc: dict[str, list[dict[str, Any]]] = {}
+    rows_by_acc: dict[str, list[EventRow]] = {}
     for r in rows:
-        rows_by_acc.setdefault(str(r["account_id"]), []).append(r)
+        rows_by_acc.setdefault(r.account_id, []).append(r)
     clusters: list[Cluster] = []
-    examples: dict[str, list[dict[str, Any]]] = {}
+    examples: dict[str, list[EventRow]] = {}
     members = {a for g in groups for a in g}
     for group, name in zip(groups, names, strict=True):
         crow = [r for a in group for r in rows_by_acc.get(a, [])]
@@ -224,9 +225,9 @@ def analyse(
             techs.update(p.techniques)
             langs.update(p.languages)
             hours = [x + y for x, y in zip(hours, p.active_hours_utc, strict=True)]
-        prompts = [str(r["prompt"]) for r in crow if r.get("prompt")]
+        prompts = [r.prompt for r in crow if r.prompt]
         attribution = attribute_cluster(signals_of(cats, techs, prompts, langs, hours), profiles)
-        times = [r["ts"] for r in crow if r["ts"] is not None]
+        times = [r.ts for r in crow if r.ts is not None]
         cluster = Cluster(
             id=str(uuid.uuid5(_NS, ",".join(group))),
             designation=name,
@@ -241,9 +242,7 @@ def analyse(
         clusters.append(cluster)
         for a in group:
             accounts[a].cluster = name
-        top = sorted(
-            (r for r in crow if r["verdict"] != "allow"), key=lambda r: (-float(r["risk"]), str(r["id"]))
-        )
+        top = sorted((r for r in crow if r.verdict != "allow"), key=lambda r: (-r.risk, r.id))
         examples[name] = top[:5]
     # a pivot account that never tripped a detector and joined no cluster is nobody's business
     for a in pivots:
@@ -332,7 +331,7 @@ def write_outputs(
                 json.dumps(account_record(result.accounts[acc]), ensure_ascii=False, sort_keys=True) + "\n"
             )
     result.stats["findings"] = store.export_findings(paths["findings"])
-    finding_rows = store.findings_for([str(r["id"]) for ex in result.examples.values() for r in ex])
+    finding_rows = store.findings_for([r.id for ex in result.examples.values() for r in ex])
     exports = (
         exporter(out_dir, result.clusters, store=store) if exporter is not None and result.clusters else {}
     )

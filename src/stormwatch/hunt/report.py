@@ -9,7 +9,10 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from stormwatch.hunt.result import HuntResult
+    from stormwatch.store.schema import FindingRow
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1b1f24;max-width:1200px}
@@ -227,7 +230,7 @@ def _links_table(result: HuntResult, per_cluster: int = 6) -> str:
     )
 
 
-def _examples(result: HuntResult, findings: dict[str, list[dict[str, Any]]]) -> str:
+def _examples(result: HuntResult, findings: Mapping[str, list[FindingRow]]) -> str:
     out = ["<h2>Top example prompts</h2>"]
     for c in result.clusters:
         ex = result.examples.get(c.designation, [])
@@ -237,22 +240,20 @@ def _examples(result: HuntResult, findings: dict[str, list[dict[str, Any]]]) -> 
             f"<h3>{escape(c.designation)}</h3><table><tr><th>Risk</th><th>Prompt</th><th>Findings</th></tr>"
         )
         for r in ex:
-            fs = findings.get(str(r["id"]), [])
+            fs = findings.get(r.id, [])
             ftxt = "<br>".join(
-                f"{escape(str(f['category'] or ''))} <span class='muted'>{escape(str(f['rule']))} "
-                f"{escape(', '.join(f['techniques'] or []))}</span>"
+                f"{escape(str(f.category or ''))} <span class='muted'>{escape(str(f.rule))} "
+                f"{escape(', '.join(f.techniques))}</span>"
                 for f in fs[:4]
             )
-            out.append(
-                f"<tr><td>{float(r['risk']):.2f}</td><td>{escape(str(r['prompt'])[:300])}</td><td>{ftxt}</td></tr>"
-            )
+            out.append(f"<tr><td>{r.risk:.2f}</td><td>{escape(str(r.prompt)[:300])}</td><td>{ftxt}</td></tr>")
         out.append("</table>")
     return "".join(out)
 
 
 def render_report(
     result: HuntResult,
-    findings: dict[str, list[dict[str, Any]]],
+    findings: Mapping[str, list[FindingRow]],
     exports: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """The whole report as one HTML string; `exports` (from `stormwatch.export.report_links`) adds each

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from stormwatch.hunt.analytics import AccountProfile
 from stormwatch.models import Cluster, Link
 from stormwatch.store.base import Store
+from stormwatch.store.schema import EventRow
 
 __all__ = ["ClusterExporter", "HuntResult"]
 
@@ -31,6 +32,6 @@ class HuntResult:
     accounts: dict[str, AccountProfile]
     links: list[Link]
     stats: dict[str, Any] = field(default_factory=dict)
-    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    examples: dict[str, list[EventRow]] = field(default_factory=dict)
     designations: dict[str, str] = field(default_factory=dict)
     """Account id → cluster designation; the analysis only returns it, `run_hunt` saves it in the store."""

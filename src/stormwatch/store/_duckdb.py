@@ -18,71 +18,26 @@ from stormwatch.errors import StormwatchError
 from stormwatch.models import Event, Verdict
 from stormwatch.store._behaviour import AccountBehaviour, KeyShift, account_behaviour, key_shifts
 from stormwatch.store.base import LINK_METADATA_KEYS
+from stormwatch.store.schema import (
+    EVENTS,
+    FINDINGS,
+    FLAGGED,
+    VERDICTS,
+    AccountStats,
+    EventRow,
+    FindingRow,
+    FlagRule,
+    LinkKey,
+    ddl,
+    encode_link_key,
+)
 
 MAX_TEXT = 4000  # chars of prompt/response kept per event: enough for analytics, bounded storage
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id VARCHAR PRIMARY KEY, ts TIMESTAMP, account_id VARCHAR, org_id VARCHAR, session_id VARCHAR,
-    source_ip VARCHAR, net VARCHAR, user_agent VARCHAR, api_key_id VARCHAR, model VARCHAR,
-    prompt VARCHAR, response VARCHAR, link_keys VARCHAR[], metadata VARCHAR
-);
-CREATE TABLE IF NOT EXISTS verdicts (
-    id VARCHAR PRIMARY KEY, risk DOUBLE, verdict VARCHAR, categories VARCHAR[], techniques VARCHAR[],
-    tactics VARCHAR[], reasons VARCHAR[]
-);
-CREATE TABLE IF NOT EXISTS findings (
-    event_id VARCHAR, idx INTEGER, detector VARCHAR, rule VARCHAR, score DOUBLE, category VARCHAR,
-    techniques VARCHAR[], explanation VARCHAR, evidence VARCHAR, error BOOLEAN,
-    PRIMARY KEY (event_id, idx)
-);
-CREATE TABLE IF NOT EXISTS designations (account_id VARCHAR PRIMARY KEY, designation VARCHAR);
-CREATE TABLE IF NOT EXISTS sealed (id VARCHAR PRIMARY KEY);
-"""
-
-_EV_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("account_id", pa.string()),
-        ("org_id", pa.string()),
-        ("session_id", pa.string()),
-        ("source_ip", pa.string()),
-        ("net", pa.string()),
-        ("user_agent", pa.string()),
-        ("api_key_id", pa.string()),
-        ("model", pa.string()),
-        ("prompt", pa.string()),
-        ("response", pa.string()),
-        ("link_keys", pa.list_(pa.string())),
-        ("metadata", pa.string()),
-    ]
-)
-_VD_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("risk", pa.float64()),
-        ("verdict", pa.string()),
-        ("categories", pa.list_(pa.string())),
-        ("techniques", pa.list_(pa.string())),
-        ("tactics", pa.list_(pa.string())),
-        ("reasons", pa.list_(pa.string())),
-    ]
-)
-_FD_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("idx", pa.int32()),
-        ("detector", pa.string()),
-        ("rule", pa.string()),
-        ("score", pa.float64()),
-        ("category", pa.string()),
-        ("techniques", pa.list_(pa.string())),
-        ("explanation", pa.string()),
-        ("evidence", pa.string()),
-        ("error", pa.bool_()),
-    ]
-)
+_SCHEMA = ddl()
+_EV_SCHEMA = EVENTS
+_VD_SCHEMA = VERDICTS
+_FD_SCHEMA = FINDINGS
 
 
 class StoreError(StormwatchError):
@@ -122,7 +77,7 @@ def _link_keys(event: Event) -> list[str]:
     for k in LINK_METADATA_KEYS:
         v = event.metadata.get(k)
         if isinstance(v, str | int) and str(v):
-            keys.append(f"{k}={v}")
+            keys.append(encode_link_key(LinkKey(kind=k, value=str(v))))
     return keys
 
 
@@ -271,9 +226,9 @@ class DuckDBStore:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def account_stats(
-        self, *, since: datetime | None = None, until: datetime | None = None, flag_risk: float = 0.5
-    ) -> list[dict[str, Any]]:
-        """One row per account: events, flagged, blocked, max_risk, first_seen, last_seen."""
+        self, *, since: datetime | None = None, until: datetime | None = None, flag: FlagRule = FLAGGED
+    ) -> list[AccountStats]:
+        """One row per account: events, flagged (by `flag`), blocked, max_risk, first_seen, last_seen."""
         where, params = self._window(since, until)
         sql = f"""
             SELECT e.account_id, count(*) AS events,
@@ -284,7 +239,7 @@ class DuckDBStore:
             WHERE e.account_id IS NOT NULL {where}
             GROUP BY e.account_id ORDER BY e.account_id
         """
-        return self._rows(sql, [flag_risk, *params])
+        return [AccountStats.model_validate(r) for r in self._rows(sql, [flag.risk, *params])]
 
     def infra_usage(
         self, suspicious: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
@@ -321,7 +276,7 @@ class DuckDBStore:
 
     def account_events(
         self, accounts: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRow]:
         """Event rows joined with their verdicts for the given accounts, ordered by account and time."""
         if not accounts:
             return []
@@ -339,7 +294,7 @@ class DuckDBStore:
                 WHERE true {where}
                 ORDER BY e.account_id, e.ts NULLS FIRST, e.id
             """
-            return self._rows(sql, params)
+            return [EventRow.model_validate(r) for r in self._rows(sql, params)]
         finally:
             con.unregister("_acc")
 
@@ -407,7 +362,7 @@ class DuckDBStore:
             con.unregister("_seed")
             con.unregister("_kinds")
 
-    def findings_for(self, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    def findings_for(self, event_ids: Sequence[str]) -> dict[str, list[FindingRow]]:
         """Findings of the given events, by event id."""
         if not event_ids:
             return {}
@@ -419,9 +374,10 @@ class DuckDBStore:
             )
         finally:
             con.unregister("_ids")
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[FindingRow]] = {}
         for r in rows:
-            out.setdefault(str(r["event_id"]), []).append(r)
+            row = FindingRow.model_validate(r)
+            out.setdefault(row.event_id, []).append(row)
         return out
 
     def export_findings(self, path: Path) -> int:

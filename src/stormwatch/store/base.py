@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from stormwatch.models import Event, Verdict
+from stormwatch.store.schema import FLAGGED, AccountStats, EventRow, FindingRow, FlagRule
 
 # Metadata keys whose values identify shared infrastructure or identity (hashes, never raw values).
 LINK_METADATA_KEYS: tuple[str, ...] = (
@@ -38,9 +39,9 @@ class Store(Protocol):
         ...
 
     def account_stats(
-        self, *, since: datetime | None = None, until: datetime | None = None, flag_risk: float = 0.5
-    ) -> list[dict[str, Any]]:
-        """One row per account: events, flagged, blocked, max_risk, first_seen, last_seen."""
+        self, *, since: datetime | None = None, until: datetime | None = None, flag: FlagRule = FLAGGED
+    ) -> list[AccountStats]:
+        """One row per account: events, flagged (by `flag`), blocked, max_risk, first_seen, last_seen."""
         ...
 
     def infra_usage(
@@ -51,11 +52,11 @@ class Store(Protocol):
 
     def account_events(
         self, accounts: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[EventRow]:
         """Event rows joined with their verdicts for the given accounts, ordered by account and time."""
         ...
 
-    def findings_for(self, event_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    def findings_for(self, event_ids: Sequence[str]) -> dict[str, list[FindingRow]]:
         """Findings of the given events, by event id."""
         ...
 
