@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import anyio
 
 from stormwatch.api._metrics import Metrics
+from stormwatch.detectors.response import ANSWER_CONTEXT_KEY
 from stormwatch.engine import Engine
-from stormwatch.models import Event, Evidence, Finding, Message, Verdict
+from stormwatch.models import Event, Evidence, Finding, Verdict
 
 
 class Screener:
@@ -79,20 +80,19 @@ class Screener:
     def _exchange(
         self, request: Event, request_verdict: Verdict, text: str, offset: int = 0
     ) -> tuple[Event, Verdict]:
-        # The answer, with the request's system/developer messages as context for the answer detectors
-        # (prompt leakage); as "system" turns, which request detectors do not read, so the request's own
-        # findings are not found twice.
-        context = [i for i, m in enumerate(request.messages) if m.role in ("system", "developer")]
+        # The answer alone; the request's system/developer texts ride along in metadata for the answer
+        # detectors (prompt leakage) without being scanned and decoded again on every re-scan.
+        context = [m.content for m in request.messages if m.role in ("system", "developer")]
         answer = Event(
             id=request.id,
-            messages=tuple(Message(role="system", content=request.messages[i].content) for i in context),
+            messages=(),
             response=text,
             account_id=request.account_id,
             org_id=request.org_id,
             api_key_id=request.api_key_id,
+            metadata={ANSWER_CONTEXT_KEY: context} if context else {},
         )
-        turn_map = (*context, len(request.messages))
-        found = [_shift(f, turn_map, offset) for f in self.engine.findings(answer)]
+        found = [_shift(f, len(request.messages), offset) for f in self.engine.findings(answer)]
         for f in found:
             if f.error:
                 self.metrics.detector_errors.labels(f.detector).inc()
@@ -109,16 +109,16 @@ def _chars(event: Event) -> int:
     return sum(len(m.content) for m in event.messages) + len(event.response or "")
 
 
-def _shift(f: Finding, turn_map: tuple[int, ...], offset: int) -> Finding:
-    """Move a finding's evidence from the answer event's turns to the exchange's (and into the whole answer)."""
-    if not f.evidence:
+def _shift(f: Finding, by: int, offset: int) -> Finding:
+    """Move a finding's evidence from the answer-only event's turn 0 to the answer's turn in the exchange
+    (and from a streamed answer's window into the whole answer)."""
+    if not f.evidence or (by == 0 and offset == 0):
         return f
-    answer_turn = len(turn_map) - 1
     ev = tuple(
         Evidence(
-            turn=turn_map[e.turn] if e.turn < len(turn_map) else e.turn,
-            start=e.start + (offset if e.turn == answer_turn and e.decoded_by is None else 0),
-            end=e.end + (offset if e.turn == answer_turn and e.decoded_by is None else 0),
+            turn=e.turn + by,
+            start=e.start + (offset if e.decoded_by is None else 0),
+            end=e.end + (offset if e.decoded_by is None else 0),
             text=e.text,
             decoded_by=e.decoded_by,
         )

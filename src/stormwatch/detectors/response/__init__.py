@@ -8,6 +8,7 @@
 - `response-phishing`: the answer is a finished phishing or fraud message.
 """
 
+from stormwatch.detectors.response._answer import ANSWER_CONTEXT_KEY
 from stormwatch.detectors.response.detector import (
     ResponseJailbreak,
     ResponseLeakage,
@@ -15,4 +16,10 @@ from stormwatch.detectors.response.detector import (
     ResponsePhishing,
 )
 
-__all__ = ["ResponseJailbreak", "ResponseLeakage", "ResponseMalware", "ResponsePhishing"]
+__all__ = [
+    "ANSWER_CONTEXT_KEY",
+    "ResponseJailbreak",
+    "ResponseLeakage",
+    "ResponseMalware",
+    "ResponsePhishing",
+]

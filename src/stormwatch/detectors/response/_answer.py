@@ -10,6 +10,10 @@ from stormwatch.models import Event
 HEAD_CHARS = 48_000  # of a long answer the head and the tail are read (bounded work)
 TAIL_CHARS = 16_000
 CONTEXT_ROLES = ("system", "developer")
+# Event.metadata key under which a caller that scans the answer alone (the guard's stream re-scans) passes
+# the request's system/developer texts: a list of strings. The answer detectors read it; no other detector
+# does, so the request's own turns are not scanned (or decoded) again on every re-scan.
+ANSWER_CONTEXT_KEY = "stormwatch.answer_context"
 MAX_LINE = 400  # characters of a line the code-shape test reads
 
 _FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
@@ -58,13 +62,13 @@ def answer_of(event: Event) -> Answer | None:
     return Answer(turn=len(turns) - 1, text=text, segments=segs)
 
 
-def context_of(event: Event, answer_turn: int) -> list[tuple[int, str]]:
-    """(turn index, text) of the system and developer messages before the answer."""
-    return [
-        (i, m.content)
-        for i, m in enumerate(event.turns()[:answer_turn])
-        if m.role in CONTEXT_ROLES and m.content.strip()
-    ]
+def context_of(event: Event, answer_turn: int) -> list[str]:
+    """The system and developer messages before the answer, then any texts under ANSWER_CONTEXT_KEY."""
+    out = [m.content for m in event.turns()[:answer_turn] if m.role in CONTEXT_ROLES and m.content.strip()]
+    extra = event.metadata.get(ANSWER_CONTEXT_KEY)
+    if isinstance(extra, list | tuple):
+        out.extend(t for t in extra if isinstance(t, str) and t.strip())
+    return out
 
 
 class CodeMap:

@@ -215,9 +215,9 @@ def _secret_like(value: str, quoted: bool) -> bool:
     return quoted or not v.isalpha() or v.isupper() or any(c.isupper() for c in v[1:])
 
 
-def _secrets(context: list[tuple[int, str]]) -> list[str]:
+def _secrets(context: list[str]) -> list[str]:
     out: list[str] = []
-    for _, text in context:
+    for text in context:
         for m in _SECRET_IN_PROMPT.finditer(text[: MAX_CONTEXT_WORDS * 8]):
             quoted = m.start(1) > 0 and text[m.start(1) - 1] in "\"'`“"
             if _secret_like(m.group(1), quoted):
@@ -292,9 +292,9 @@ class ResponseLeakage:
                 )
         return None
 
-    def _overlap(self, ans: Answer, context: list[tuple[int, str]]) -> Finding | None:
+    def _overlap(self, ans: Answer, context: list[str]) -> Finding | None:
         ctx: list[str] = []
-        for _, text in context:
+        for text in context:
             ctx.extend(w for w, _, _ in _words(text, MAX_CONTEXT_WORDS - len(ctx)))
             if len(ctx) >= MAX_CONTEXT_WORDS:
                 break
