@@ -232,6 +232,28 @@ def _grammar_eval(seed: int) -> tuple[list[tuple[str, str, str]], list[Any], fro
     return pre, con, frozenset({"grammar-attack", "grammar-benign", "grammar-contrast", "grammar-pretext"})
 
 
+MODES = ("fast", "cascade", "engine-fast", "engine")
+
+
+def check_args(a: argparse.Namespace) -> str | None:
+    """Why these arguments cannot run (missing input, unknown mode), said as what to do; None when they can."""
+    unknown = [m for m in a.modes.split(",") if m and m not in MODES]
+    if unknown:
+        return f"unknown --modes {', '.join(unknown)}; use some of {', '.join(MODES)}"
+    ds = datasets_dir()
+    if (a.lso or not a.speed_only) and not ds.is_dir():
+        return (
+            f"no shared data sets at {ds}: put the shared folder beside the repository (../shared/datasets) "
+            "or point STORMWATCH_SHARED at the folder that holds datasets/"
+        )
+    if a.speed_only and not a.lso and not a.labelled.is_file():
+        return (
+            f"--speed-only reads --labelled {a.labelled}, which does not exist: run once without --speed-only "
+            "(it writes that file) or give --labelled FILE"
+        )
+    return None
+
+
 def main() -> None:
     """Entry point."""
     ap = argparse.ArgumentParser()
@@ -251,6 +273,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--speed-only", action="store_true")
     a = ap.parse_args()
+    problem = check_args(a)
+    if problem is not None:
+        ap.exit(2, f"quality.py: error: {problem}\n")  # one line on stderr, no traceback
     if a.lso:
         lso(a)
         return

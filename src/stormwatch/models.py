@@ -62,6 +62,11 @@ class Evidence(_Frozen):
     decoded_by: str | None = None
 
 
+def is_tactic_id(attack_id: str) -> bool:
+    """True for an ATT&CK (`TA0001`) or ATLAS (`AML.TA0002`) tactic id, False for a technique id."""
+    return attack_id.startswith(("TA", "AML.TA"))
+
+
 class Finding(_Frozen):
     """One detector's claim about an event."""
 
@@ -104,7 +109,9 @@ class Verdict(_Frozen):
                     "rule": f.rule,
                     "score": round(f.score, 4),
                     "category": f.category,
-                    "techniques": list(f.techniques),
+                    # technique ids only; a detector's tactic ids (TA…, AML.TA…) get their own field
+                    "techniques": [t for t in f.techniques if not is_tactic_id(t)],
+                    "tactics": [t for t in f.techniques if is_tactic_id(t)],
                     "evidence": [e.model_dump() for e in f.evidence],
                     "explanation": f.explanation,
                 }

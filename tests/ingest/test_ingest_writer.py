@@ -85,6 +85,7 @@ def test_public_surface() -> None:
             "event_from_record",
             "event_to_dict",
             "format_from_name",
+            "no_event_hints",
             "parse_mapping",
             "parse_timestamp",
             "read_events",

@@ -112,6 +112,9 @@ class FindingOut(BaseModel):
     score: float
     category: str | None
     techniques: list[str]
+    """Technique ids only (T…, AML.T…)."""
+    tactics: list[str] = Field(default_factory=list)
+    """Tactic ids (TA…, AML.TA…) the detector named directly."""
     evidence: list[EvidenceOut]
     explanation: str
 

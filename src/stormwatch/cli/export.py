@@ -32,6 +32,15 @@ def _reanalyse(store: Store) -> list[Cluster]:
     return analyse(store).clusters
 
 
+def _outputs(fmt: ExportFormat, output: Path) -> list[Path]:
+    """The files an export to `output` writes (navigator adds the ATLAS layer beside it)."""
+    if fmt is ExportFormat.navigator:
+        from stormwatch.export.navigator import layer_paths
+
+        return list(layer_paths(output).values())
+    return [output]
+
+
 def export_cmd(
     fmt: ExportFormat = typer.Argument(..., metavar="FORMAT", help="stix, navigator, misp or indicators."),
     output: Path = typer.Option(
@@ -60,9 +69,9 @@ def export_cmd(
     """Export clusters from a hunt (--hunt-dir and/or --store) to a sharing format."""
     from pydantic import ValidationError
 
-    from stormwatch.export import EXPORTERS, ExportOptions, open_inputs
+    from stormwatch.export import EXPORTERS, ExportError, ExportOptions, open_inputs
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if cluster and all_clusters:
         err.print("[red]error:[/] give --cluster or --all, not both")
         raise typer.Exit(2)
@@ -71,15 +80,29 @@ def export_cmd(
     except ValidationError as exc:
         err.print(f"[red]error:[/] {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
         raise typer.Exit(2) from exc
+    if fmt is ExportFormat.indicators and store is None:
+        err.print(
+            "[red]error:[/] indicators are built from the stored prompts: give --store (the hunt's event "
+            "store, e.g. --store stormwatch.duckdb)"
+        )
+        raise typer.Exit(2)
+    if not output.parent.is_dir():
+        err.print(f"[red]error:[/] -o {output}: folder {output.parent} does not exist")
+        raise typer.Exit(2)
+    existed = {p for p in _outputs(fmt, output) if p.exists()}
     try:
         data = open_inputs(
             hunt_dir=hunt_dir, store_path=store, cluster_ids=cluster or None, producer=org_name,
             reanalyse=_reanalyse if reanalyse else None,
         )  # fmt: skip
-        if fmt is ExportFormat.indicators and store is None:
-            err.print("[yellow]warning:[/] prompt indicators need --store (the hunt's event store)")
+        if not data.clusters:
+            raise ExportError("no clusters to export (the hunt found none): nothing written")
         written = EXPORTERS[fmt.value](data, options, output)
     except StormwatchError as exc:
+        # a failed export leaves no new (empty or partial) file behind; files that were there stay
+        for p in _outputs(fmt, output):
+            if p not in existed:
+                p.unlink(missing_ok=True)
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     err.print(f"{fmt.value}: {len(data.clusters)} clusters → " + ", ".join(str(p) for p in written))

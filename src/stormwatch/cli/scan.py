@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 import typer
@@ -104,10 +104,10 @@ def scan_cmd(
 ) -> None:
     """Scan LLM interactions: findings mapped to ATT&CK / ATLAS and a verdict per event."""
     from stormwatch.engine import Engine
-    from stormwatch.ingest import BadRecordLog, IngestReport, parse_mapping, read_events
+    from stormwatch.ingest import BadRecordLog, IngestReport, no_event_hints, parse_mapping, read_events
     from stormwatch.verdict import Policy
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     if (input is None) == (text is None):
         err.print("[red]error:[/] give an INPUT file (or '-') or --text, not both")
         raise typer.Exit(2)
@@ -139,6 +139,9 @@ def scan_cmd(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
+    if output is not None and not output.parent.is_dir():
+        err.print(f"[red]error:[/] -o {output}: folder {output.parent} does not exist")
+        raise typer.Exit(2)
     bad_log: BadRecordLog | None = None
     if errors_file is not None:
         try:
@@ -173,9 +176,12 @@ def scan_cmd(
             stack.callback(bad_log.close)
         if engine.judge is not None:
             stack.callback(engine.judge.close)
-        out: IO[str] = (
-            stack.enter_context(output.open("w", encoding="utf-8")) if output is not None else sys.stdout
-        )
+        # the output file is created at the first write: a run that fails before any result leaves none
+        out: IO[str] = sys.stdout
+        if output is not None:
+            lazy = _LazyFile(output)
+            stack.callback(lazy.close)
+            out = cast("IO[str]", lazy)
         show_progress = not quiet and err.is_terminal
         progress = Progress(
             TextColumn("scanning"),
@@ -207,6 +213,16 @@ def scan_cmd(
                 _summary(err, n, counts, report, time.perf_counter() - t0, bad_log)
             err.print(f"[red]error:[/] {failure}", highlight=False)
             raise typer.Exit(2) from failure
+        if n == 0:
+            # success on nothing is a failure: say what the input looks like and what to run instead
+            if not quiet:
+                _summary(err, n, counts, report, time.perf_counter() - t0, bad_log)
+            for d in report.damaged:
+                err.print(f"error: damaged input: {d}", markup=False, highlight=False, soft_wrap=True)
+            for hint in no_event_hints(report, mapped=bool(mapping)):
+                err.print(f"hint: {hint}", markup=False, highlight=False, soft_wrap=True)
+            err.print(f"error: no events read from {input}; nothing scanned", markup=False, highlight=False)
+            raise typer.Exit(1)
         if fmt is OutputFormat.json:
             json.dump([v.contract() for v in collected], out, ensure_ascii=False, indent=2)
             out.write("\n")
@@ -233,6 +249,30 @@ def scan_cmd(
                 soft_wrap=True,
             )
         raise typer.Exit(1)
+
+
+class _LazyFile:
+    """A text file opened for writing at its first write (so a run that writes nothing creates nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def write(self, text: str) -> int:
+        if self._fh is None:
+            self._fh = self.path.open("w", encoding="utf-8")
+        return self._fh.write(text)
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
 def _batches(events: Iterable[Event], size: int) -> Iterator[tuple[list[Event], StormwatchError | None]]:

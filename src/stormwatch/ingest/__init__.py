@@ -32,6 +32,7 @@ file gives the same ids (the hunt store is keyed by them), identical lines at di
 distinct, and the id does not depend on how the path was spelled. OpenAI lines use the response `id`.
 """
 
+from stormwatch.ingest._hints import no_event_hints
 from stormwatch.ingest._limits import Limits
 from stormwatch.ingest._mapping import check_mapping, parse_mapping
 from stormwatch.ingest._normalize import api_key_id_for, deterministic_id, parse_timestamp
@@ -54,6 +55,7 @@ __all__ = [
     "event_from_record",
     "event_to_dict",
     "format_from_name",
+    "no_event_hints",
     "parse_mapping",
     "parse_timestamp",
     "read_events",

@@ -306,6 +306,7 @@ def _read_csv(
             return
         if first:
             header = [h.strip() for h in first]  # the header is not counted as a record
+            report.columns[name] = header
         else:
             report.lines += 1
             report.blank_lines += 1
@@ -404,6 +405,7 @@ def _read_parquet(
             report.add(err)
             return
         columns = pfile.schema_arrow.names
+        report.columns[name] = list(columns)
         if mapping:
             missing = sorted(col for col in mapping.values() if col not in columns)
             if missing:

@@ -94,6 +94,8 @@ class IngestReport:
     """Sources that could not be read to their end (truncated or corrupt), each with what was read."""
     on_bad: Callable[[BadRecord], None] | None = None
     """Called with every bad record, also those past `max_errors` (e.g. to write an errors file)."""
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    """The header columns of each CSV source (and the schema of each Parquet one), for hints."""
 
     def add(self, err: InputRecordError, raw: bytes | None = None) -> None:
         """Count a bad record, keep its details while fewer than `max_errors` are kept, pass it to `on_bad`."""
