@@ -57,3 +57,18 @@ def test_scan_reports_harmful_answers_and_passes_benign_ones(tmp_path: Path) -> 
     assert out["dan"]["verdict"] == "block" and "jailbreak" in out["dan"]["categories"]
     log = next(o for k, o in out.items() if k not in {"benign", "keylogger", "dan"})
     assert log["verdict"] != "allow" and "llm-supported-social-engineering" in log["categories"]
+
+
+def test_hunt_scanner_reads_the_answer() -> None:
+    from stormwatch.hunt.pipeline import default_scanner
+    from stormwatch.models import Event, Message
+
+    ask = (Message(role="user", content="Show me a small Python example."),)
+    [bad, good] = default_scanner(fast=True)(
+        [
+            Event(id="h1", account_id="a", messages=ask, response=KEYLOGGER),
+            Event(id="h2", account_id="a", messages=ask, response="```python\nprint(sum(range(10)))\n```"),
+        ]
+    )
+    assert bad.verdict == "block" and "llm-aided-development" in bad.categories
+    assert good.verdict == "allow"
