@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+import numpy as np
+
 from stormwatch.hunt.analytics import AccountProfile
 from stormwatch.hunt.text import shingles
 from stormwatch.models import Link
@@ -221,26 +223,32 @@ def prompt_groups(
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     for i, m in enumerate(hashes):
         lsh.insert(str(i), m)
-    parent = list(range(len(texts)))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, m in enumerate(hashes):
-        for key in lsh.query(m):
-            j = int(key)
-            ri, rj = find(i), find(j)
-            if ri != rj and m.jaccard(hashes[j]) >= threshold:
-                parent[max(ri, rj)] = min(ri, rj)
+    edges = [
+        (i, j)
+        for i, m in enumerate(hashes)
+        for j in (int(key) for key in lsh.query(m))
+        if j != i and m.jaccard(hashes[j]) >= threshold
+    ]
+    # one group per component, in order of its first text, which is also its example
     groups: dict[int, tuple[set[str], str]] = {}
-    for i, t in enumerate(texts):
-        root = find(i)
-        accs, _example = groups.setdefault(root, (set(), texts[root]))
-        accs.update(owners[t])
+    for i, label in enumerate(_components(len(texts), edges)):
+        accs, _example = groups.setdefault(label, (set(), texts[i]))
+        accs.update(owners[texts[i]])
     return [g for g in groups.values() if len(g[0]) >= 2]
+
+
+def _components(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
+    """Connected-component label of each of `n` nodes under undirected `edges` (scipy.sparse.csgraph)."""
+    if n == 0:
+        return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows = np.fromiter((i for i, _ in edges), dtype=np.int64, count=len(edges))
+    cols = np.fromiter((j for _, j in edges), dtype=np.int64, count=len(edges))
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return [int(x) for x in labels]
 
 
 def link_accounts(
@@ -263,7 +271,8 @@ def link_accounts(
         for kv in values:
             if kv in infra_usage:
                 by_value[kv].append(acc)
-    for (kind, value), accs in by_value.items():
+    # sorted: equal weights keep the smallest value as the reason, whatever the process hash seed
+    for (kind, value), accs in sorted(by_value.items()):
         n, ns = infra_usage[(kind, value)]
         if len(accs) < 2 or len(accs) > MAX_SHARED:
             continue
@@ -342,24 +351,17 @@ def cluster_accounts(
 ) -> list[list[str]]:
     """Connected components over strong edges; clusters of two or more accounts, largest first."""
     cfg = cfg or LinkConfig()
-    parent: dict[str, str] = {a: a for a in profiles}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    names = sorted(profiles)
+    index = {a: i for i, a in enumerate(names)}
+    edges = []
     for (a, b), ev in sorted(pairs.items()):
         if ev.pivot and ev.content < cfg.pivot_content:
             continue  # a pivot account joins only through its prompts, never through infrastructure alone
         if ev.total(cfg) >= cfg.strong and ev.hard() >= cfg.hard_min and ev.corroborated(cfg):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    comps: dict[str, list[str]] = defaultdict(list)
-    for a in sorted(profiles):
-        comps[find(a)].append(a)
+            edges.append((index[a], index[b]))
+    comps: dict[int, list[str]] = defaultdict(list)
+    for a, label in zip(names, _components(len(names), edges), strict=True):
+        comps[label].append(a)
     core = {a for a, p in profiles.items() if p.suspicion >= cfg.min_suspicion}
 
     def keep(c: list[str]) -> bool:
