@@ -271,8 +271,7 @@ def link_accounts(
         for kv in values:
             if kv in infra_usage:
                 by_value[kv].append(acc)
-    # sorted: equal weights keep the smallest value as the reason, whatever the process hash seed
-    for (kind, value), accs in sorted(by_value.items()):
+    for (kind, value), accs in by_value.items():
         n, ns = infra_usage[(kind, value)]
         if len(accs) < 2 or len(accs) > MAX_SHARED:
             continue
