@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stormwatch import __version__
+from stormwatch.cli.config import config_app
 from stormwatch.cli.demo import demo_cmd
 from stormwatch.cli.eval import eval_cmd
 from stormwatch.cli.export import export_cmd
@@ -49,6 +50,7 @@ app.command("hunt")(hunt_cmd)
 app.command("simulate")(simulate_cmd)
 app.command("serve")(serve_cmd)
 app.add_typer(keys_app, name="keys")
+app.add_typer(config_app, name="config")
 app.command("train")(train_cmd)
 app.command("eval")(eval_cmd)
 
