@@ -38,6 +38,8 @@ def navigator_svg_or_html(layer: Mapping[str, Any]) -> str:
     kb = load_kb()
     by_tactic: dict[str, list[tuple[str, str, float, str]]] = defaultdict(list)
     scored = [t for t in layer.get("techniques", []) if isinstance(t.get("score"), int | float)]
+    # ATLAS layers repeat a technique once per tactic (`tactic`); the map places it by the KB's tactics.
+    scored = list({str(t["techniqueID"]): t for t in scored}.values())
     top = max((float(t["score"]) for t in scored), default=0.0)
     for t in scored:
         tid = str(t["techniqueID"])

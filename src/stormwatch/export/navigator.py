@@ -1,8 +1,13 @@
-"""ATT&CK Navigator layers (format 4.5): an Enterprise layer and an ATLAS layer, techniques scored by count."""
+"""ATT&CK Navigator layers (format 4.5): an Enterprise layer and an ATLAS layer, techniques scored by count.
+
+ATLAS layers name the `tactic` of every technique entry (one entry per tactic), as MITRE's own ATLAS
+layers do: the ATLAS matrix repeats techniques across tactics and an entry without a tactic is ambiguous.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ __all__ = [
     "build_layers",
     "export_navigator",
     "layer_paths",
+    "tactic_shortname",
 ]
 
 LAYER_VERSION = "4.5"
@@ -28,6 +34,26 @@ _GRADIENT = ["#ffffff", "#ffb000", "#d62728"]
 
 def _domain_of(tid: str) -> str:
     return ATLAS_DOMAIN if tid.startswith("AML.") else ENTERPRISE_DOMAIN
+
+
+def _per_tactic(entry: dict[str, Any], tactics: list[str]) -> list[dict[str, Any]]:
+    """One copy of an ATLAS layer entry per tactic shortname (the entry unchanged when it has none)."""
+    return [{"techniqueID": entry["techniqueID"], "tactic": ta, **entry} for ta in tactics] or [entry]
+
+
+def _atlas_tactics(kb: Any, tid: str) -> list[str]:
+    return [tactic_shortname(kb, ta) for ta in kb.technique(tid).tactics]
+
+
+def _no_tactics(kb: Any, tid: str) -> list[str]:
+    return []
+
+
+def tactic_shortname(kb: Any, tactic_id: str) -> str:
+    """The Navigator's tactic key: the KB's shortname, else the slug of the name ("AI Model Access" ->
+    "ai-model-access", the form the ATLAS matrix uses)."""
+    t = kb.tactic(tactic_id)
+    return str(t.shortname or re.sub(r"[^a-z0-9]+", "-", t.name.lower()).strip("-"))
 
 
 def build_layers(data: ExportData, options: ExportOptions) -> dict[str, dict[str, Any]]:
@@ -52,8 +78,11 @@ def build_layers(data: ExportData, options: ExportOptions) -> dict[str, dict[str
         ids = sorted(t for t in score if _domain_of(t) == domain)
         techniques: list[dict[str, Any]] = []
         parents = sorted({p for t in ids if (p := kb.technique(t).parent) and p not in score})
+        tactics = _atlas_tactics if domain == ATLAS_DOMAIN else _no_tactics
         for p in parents:  # unscored parent entries so the Navigator opens the scored sub-techniques
-            techniques.append({"techniqueID": p, "showSubtechniques": True, "enabled": True})
+            techniques += _per_tactic(
+                {"techniqueID": p, "showSubtechniques": True, "enabled": True}, tactics(kb, p)
+            )
         for t in ids:
             c = ", ".join(f"{k} ({v})" for k, v in sorted(cats[t].items(), key=lambda kv: (-kv[1], kv[0])))
             comment = "; ".join(notes[t]) + (f". LLM-themed TTP categories: {c}" if c else "")
@@ -61,17 +90,16 @@ def build_layers(data: ExportData, options: ExportOptions) -> dict[str, dict[str
                 comment += ". Evidence: " + " | ".join(evidence[t][:3])
             meta = [{"name": "categories", "value": c}] if c else []
             meta += [{"name": "evidence", "value": e} for e in evidence[t][:3]]
-            techniques.append(
-                {
-                    "techniqueID": t,
-                    "score": score[t],
-                    "comment": comment,
-                    "enabled": True,
-                    "metadata": meta,
-                    "showSubtechniques": False,
-                }
-            )
-        techniques.sort(key=lambda e: str(e["techniqueID"]))
+            entry = {
+                "techniqueID": t,
+                "score": score[t],
+                "comment": comment,
+                "enabled": True,
+                "metadata": meta,
+                "showSubtechniques": False,
+            }
+            techniques += _per_tactic(entry, tactics(kb, t))
+        techniques.sort(key=lambda e: (str(e["techniqueID"]), str(e.get("tactic", ""))))
         versions = {"layer": LAYER_VERSION, "navigator": NAVIGATOR_VERSION}
         if domain == ENTERPRISE_DOMAIN:
             versions["attack"] = str(kb.sources.get("attack", {}).get("version", "")).split(".")[0] or "18"
