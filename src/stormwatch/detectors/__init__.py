@@ -1,5 +1,14 @@
 """Detectors: rules, decoders and learned models that turn events into findings."""
 
-from stormwatch.detectors.base import BatchDetector, Detector, available, create, register
+from stormwatch.detectors.base import (
+    BatchDetector,
+    Detector,
+    DetectorParams,
+    Spec,
+    available,
+    build,
+    create,
+    register,
+)
 
-__all__ = ["BatchDetector", "Detector", "available", "create", "register"]
+__all__ = ["BatchDetector", "Detector", "DetectorParams", "Spec", "available", "build", "create", "register"]
