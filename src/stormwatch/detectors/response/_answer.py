@@ -43,8 +43,10 @@ class Answer:
     segments: tuple[Segment, ...]
 
 
-def answer_of(event: Event) -> Answer | None:
-    """The model's answer: `response`, else a trailing assistant message (a decoded view of an answer)."""
+def answer_of(event: Event, head_chars: int = HEAD_CHARS, tail_chars: int = TAIL_CHARS) -> Answer | None:
+    """The model's answer: `response`, else a trailing assistant message (a decoded view of an answer).
+
+    Of an answer longer than `head_chars + tail_chars` only the head and the tail are read."""
     turns = event.turns()
     if not turns:
         return None
@@ -54,11 +56,13 @@ def answer_of(event: Event) -> Answer | None:
     text = last.content
     if not text.strip():
         return None
-    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+    if len(text) <= head_chars + tail_chars:
         segs: tuple[Segment, ...] = (Segment(0, text),)
+    elif tail_chars == 0:
+        segs = (Segment(0, text[:head_chars]),)
     else:
-        tail0 = len(text) - TAIL_CHARS
-        segs = (Segment(0, text[:HEAD_CHARS]), Segment(tail0, text[tail0:]))
+        tail0 = len(text) - tail_chars
+        segs = (Segment(0, text[:head_chars]), Segment(tail0, text[tail0:]))
     return Answer(turn=len(turns) - 1, text=text, segments=segs)
 
 

@@ -6,8 +6,18 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from stormwatch.detectors.base import register
-from stormwatch.detectors.response._answer import Answer, CodeMap, Segment, answer_of, context_of
+from pydantic import Field, field_validator
+
+from stormwatch.detectors.base import DetectorParams, register
+from stormwatch.detectors.response._answer import (
+    HEAD_CHARS,
+    TAIL_CHARS,
+    Answer,
+    CodeMap,
+    Segment,
+    answer_of,
+    context_of,
+)
 from stormwatch.detectors.response._data import compliance_rules, malware_rules, phishing_rules
 from stormwatch.models import Event, Evidence, Finding
 
@@ -28,6 +38,16 @@ def _first(rx: Any, ans: Answer) -> tuple[Segment, Any] | None:
     return None
 
 
+MAX_WINDOW = 1_000_000  # the largest head or tail of an answer a detector may be configured to read
+
+
+class AnswerWindow(DetectorParams):
+    """Which part of a long answer is read: the first `head_chars` and the last `tail_chars` characters."""
+
+    head_chars: int = Field(default=HEAD_CHARS, ge=1, le=MAX_WINDOW)
+    tail_chars: int = Field(default=TAIL_CHARS, ge=0, le=MAX_WINDOW)
+
+
 # --- malware behaviours in code ------------------------------------------------------------------
 
 
@@ -38,12 +58,31 @@ class ResponseMalware:
     id: ClassVar[str] = "response-malware"
     stage: ClassVar[str] = "fast"
 
+    class Params(AnswerWindow):
+        """`fire` and `prose_factor` override malware.yaml's (the summed weight that fires; the weight
+        kept by an indicator found in prose rather than code)."""
+
+        fire: float | None = Field(default=None, gt=0.0, le=10.0)
+        prose_factor: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    def __init__(
+        self,
+        head_chars: int = HEAD_CHARS,
+        tail_chars: int = TAIL_CHARS,
+        fire: float | None = None,
+        prose_factor: float | None = None,
+    ) -> None:
+        self.head_chars, self.tail_chars = head_chars, tail_chars
+        self.fire, self.prose_factor = fire, prose_factor
+
     def detect(self, event: Event) -> list[Finding]:
         """One finding per behaviour whose indicators in the answer add up to the firing weight."""
-        ans = answer_of(event)
+        ans = answer_of(event, self.head_chars, self.tail_chars)
         if ans is None:
             return []
         rules, compiled = malware_rules()
+        fire = rules.fire if self.fire is None else self.fire
+        prose = rules.prose_factor if self.prose_factor is None else self.prose_factor
         maps: dict[int, CodeMap] = {}
         out: list[Finding] = []
         for beh, progs in zip(rules.behaviours, compiled, strict=True):
@@ -59,10 +98,10 @@ class ResponseMalware:
                 if cm is None:
                     cm = maps[seg.offset] = CodeMap(seg.text)
                 in_code = cm.is_code(m.start())
-                total += ind.w * (1.0 if in_code else rules.prose_factor)
+                total += ind.w * (1.0 if in_code else prose)
                 whats.append(ind.what if in_code else f"{ind.what} (in prose)")
                 spans.append(_evidence(ans, seg, m.start(), m.end()))
-            if total + 1e-9 < rules.fire:
+            if total + 1e-9 < fire:
                 continue
             spans.sort(key=lambda e: e.start)
             out.append(
@@ -92,13 +131,31 @@ class ResponseJailbreak:
     id: ClassVar[str] = "response-jailbreak"
     stage: ClassVar[str] = "fast"
 
+    class Params(AnswerWindow):
+        """`marker_head_chars` overrides compliance.yaml's head (where head-only markers are looked for);
+        `quoted_factor` scales a marker that follows a quote mark."""
+
+        marker_head_chars: int | None = Field(default=None, ge=1, le=MAX_WINDOW)
+        quoted_factor: float = Field(default=QUOTED_FACTOR, ge=0.0, le=1.0)
+
+    def __init__(
+        self,
+        head_chars: int = HEAD_CHARS,
+        tail_chars: int = TAIL_CHARS,
+        marker_head_chars: int | None = None,
+        quoted_factor: float = QUOTED_FACTOR,
+    ) -> None:
+        self.head_chars, self.tail_chars = head_chars, tail_chars
+        self.marker_head_chars, self.quoted_factor = marker_head_chars, quoted_factor
+
     def detect(self, event: Event) -> list[Finding]:
         """One finding per marker id found (head-only markers in the first characters of the answer)."""
-        ans = answer_of(event)
+        ans = answer_of(event, self.head_chars, self.tail_chars)
         if ans is None:
             return []
         rules, compiled = compliance_rules()
-        head = Segment(0, ans.text[: rules.head_chars])
+        mh = rules.head_chars if self.marker_head_chars is None else self.marker_head_chars
+        head = Segment(0, ans.text[:mh])
         best: dict[str, Finding] = {}
         for mk, rx in zip(rules.markers, compiled, strict=True):
             if mk.head:
@@ -112,7 +169,7 @@ class ResponseJailbreak:
             score = mk.score
             quoted = m.start() > 0 and seg.text[m.start() - 1] in _QUOTE_BEFORE
             if quoted:
-                score *= QUOTED_FACTOR
+                score *= self.quoted_factor
             if mk.id in best and best[mk.id].score >= score:
                 continue
             best[mk.id] = Finding(
@@ -134,6 +191,7 @@ class ResponseJailbreak:
 
 PHISH_TECHNIQUES = ("T1566.002", "T1656", "T1598", "AML.T0052")
 FRAUD_TECHNIQUES = ("T1566", "T1656", "T1657")
+MIN_STRUCTURE = 2  # message-shape signals that stand in for impersonation
 
 
 @register("response-phishing")
@@ -143,9 +201,20 @@ class ResponsePhishing:
     id: ClassVar[str] = "response-phishing"
     stage: ClassVar[str] = "fast"
 
+    class Params(AnswerWindow):
+        """`min_structure`: message-shape signals (greeting, sign-off, subject line, ...) that stand in for
+        impersonation."""
+
+        min_structure: int = Field(default=MIN_STRUCTURE, ge=1, le=20)
+
+    def __init__(
+        self, head_chars: int = HEAD_CHARS, tail_chars: int = TAIL_CHARS, min_structure: int = MIN_STRUCTURE
+    ) -> None:
+        self.head_chars, self.tail_chars, self.min_structure = head_chars, tail_chars, min_structure
+
     def detect(self, event: Event) -> list[Finding]:
         """One finding when the answer asks for credentials or money, urgently, as someone it is not."""
-        ans = answer_of(event)
+        ans = answer_of(event, self.head_chars, self.tail_chars)
         if ans is None:
             return []
         groups = phishing_rules()
@@ -156,7 +225,7 @@ class ResponsePhishing:
                 if hit is not None:
                     found.setdefault(g, []).append(hit)
         cred, money = "credential" in found, "money" in found
-        shaped = len(found.get("structure", ())) >= 2
+        shaped = len(found.get("structure", ())) >= self.min_structure
         impersonates = "impersonation" in found
         if not ((cred or money) and "urgency" in found and (impersonates or shaped)):
             return []
@@ -208,6 +277,12 @@ _KEY_SHAPED = re.compile(
 _COMMON = frozenset({"never", "secret", "private", "confidential", "hidden", "provided", "below", "above"})
 
 
+def _check_canaries(canaries: Sequence[str]) -> None:
+    bad = [c for c in canaries if not isinstance(c, str) or len(c.strip()) < MIN_SECRET]
+    if bad:
+        raise ValueError(f"response-leakage canaries: each needs at least {MIN_SECRET} characters: {bad!r}")
+
+
 def _secret_like(value: str, quoted: bool) -> bool:
     v = value.rstrip(".")
     if len(v) < MIN_SECRET or v.lower() in _COMMON:
@@ -240,22 +315,43 @@ class ResponseLeakage:
     """System-prompt leakage in the model's answer: the prompt repeated, a canary or a named secret.
 
     `canaries`: operator canary tokens planted in the system prompt; any of them in an answer is a leak.
+    `min_run`, `min_run_with_share`, `share`: how much verbatim overlap with the system prompt is a leak.
     """
 
     id: ClassVar[str] = "response-leakage"
     stage: ClassVar[str] = "fast"
 
-    def __init__(self, canaries: Sequence[str] = ()) -> None:
-        bad = [c for c in canaries if not isinstance(c, str) or len(c.strip()) < MIN_SECRET]
-        if bad:
-            raise ValueError(
-                f"response-leakage canaries: each needs at least {MIN_SECRET} characters: {bad!r}"
-            )
+    class Params(AnswerWindow):
+        """Operator canaries and the overlap thresholds (see the class docstring)."""
+
+        canaries: tuple[str, ...] = Field(default=(), max_length=1_000)
+        min_run: int = Field(default=MIN_RUN, ge=SHINGLE, le=10_000)
+        min_run_with_share: int = Field(default=MIN_RUN_WITH_SHARE, ge=SHINGLE, le=10_000)
+        share: float = Field(default=SHARE, gt=0.0, le=1.0)
+
+        @field_validator("canaries")
+        @classmethod
+        def _long_enough(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+            _check_canaries(v)
+            return tuple(c.strip() for c in v)
+
+    def __init__(
+        self,
+        canaries: Sequence[str] = (),
+        head_chars: int = HEAD_CHARS,
+        tail_chars: int = TAIL_CHARS,
+        min_run: int = MIN_RUN,
+        min_run_with_share: int = MIN_RUN_WITH_SHARE,
+        share: float = SHARE,
+    ) -> None:
+        _check_canaries(canaries)
         self.canaries = tuple(c.strip() for c in canaries)
+        self.head_chars, self.tail_chars = head_chars, tail_chars
+        self.min_run, self.min_run_with_share, self.share = min_run, min_run_with_share, share
 
     def detect(self, event: Event) -> list[Finding]:
         """Findings for canaries, secrets and long or wide verbatim overlap with the system prompt."""
-        ans = answer_of(event)
+        ans = answer_of(event, self.head_chars, self.tail_chars)
         if ans is None:
             return []
         context = context_of(event, ans.turn)
@@ -321,7 +417,7 @@ class ResponseLeakage:
             return None
         share = len(seen) / len(shingles)
         run, seg, s, e = best
-        if run < MIN_RUN and not (share >= SHARE and run >= MIN_RUN_WITH_SHARE):
+        if run < self.min_run and not (share >= self.share and run >= self.min_run_with_share):
             return None
         score = 0.5 + 0.45 * min(1.0, share / FULL_SHARE)
         return Finding(
