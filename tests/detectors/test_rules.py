@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from stormwatch.detectors import available
+from stormwatch.detectors import Spec, available, build, create
 from stormwatch.detectors.rules import ENV_PACKS, Rule, RuleDetector, builtin_pack_paths, load_pack
 from stormwatch.detectors.rules._compile import CompiledRule, RegexMatcher
 from stormwatch.detectors.rules._schema import RegexPattern
@@ -400,8 +401,45 @@ def test_env_var_adds_packs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     folder.mkdir()
     _write_pack(folder, rule)
     monkeypatch.setenv(ENV_PACKS, str(folder))
-    det = RuleDetector(include_builtin=False)
+    # The environment is not read unless asked for.
+    assert _fired(RuleDetector(include_builtin=False), "please frobnicate") == set()
+    det = RuleDetector(include_builtin=False, use_env=True)
     assert _fired(det, "please frobnicate") == {"T-ENV-001"}
+
+
+def test_packs_param_adds_a_pack_after_the_builtin_ones(tmp_path: Path, detector: RuleDetector) -> None:
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    _write_pack(folder, GOOD)
+    det = build(Spec("rules", {"packs": [str(folder)]}))
+    assert isinstance(det, RuleDetector)
+    assert [r.id for r in det.rules] == [*(r.id for r in detector.rules), "T-OK-001"]
+    assert "T-OK-001" in _fired(det, "please frobnicate")
+    only = build(Spec("rules", {"packs": [str(folder / "custom.yaml")], "builtin_packs": False}))
+    assert isinstance(only, RuleDetector)
+    assert [r.id for r in only.rules] == ["T-OK-001"]
+
+
+def test_bad_pack_path_param_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-pack.yaml"
+    with pytest.raises(ConfigError, match=r"missing-pack\.yaml"):
+        build(Spec("rules", {"packs": [str(missing)]}))
+
+
+def test_equal_params_in_one_create_share_the_compiled_packs(tmp_path: Path) -> None:
+    pack = _write_pack(tmp_path, GOOD)
+    spec = Spec("rules", {"packs": [str(pack)], "builtin_packs": False})
+    a, b = create([spec, spec])
+    other = create([spec])[0]
+    assert isinstance(a, RuleDetector) and isinstance(b, RuleDetector) and isinstance(other, RuleDetector)
+    assert a._c is b._c and a.packs_ is b.packs_
+    assert other._c is not a._c  # a separate create() builds its own
+    pool: dict[object, object] = {}
+    c = build(spec, shared=pool)
+    os.utime(pack, (1, 1))  # new mtime: recompiled, not served stale
+    d = build(spec, shared=pool)
+    assert isinstance(c, RuleDetector) and isinstance(d, RuleDetector)
+    assert c._c is not d._c
 
 
 # ---------------------------------------------------------------------------------------------- errors

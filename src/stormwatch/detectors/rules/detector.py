@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 import yara_x
+from pydantic import Field
 
-from stormwatch.detectors.base import register
+from stormwatch.detectors.base import DetectorParams, register
 from stormwatch.detectors.rules._compile import (
     FALSE,
     TRUE,
@@ -157,22 +158,23 @@ def _lines_for(source: str) -> dict[str, str]:
         return {}
 
 
-_CACHE: dict[tuple[tuple[str, float], ...], tuple[list[tuple[str, RulePack]], _Compiled]] = {}
-_CACHE_LOCK = threading.Lock()
+_PackKey = tuple[tuple[str, float], ...]
+_Loaded = tuple[list[tuple[str, RulePack]], _Compiled]
+_POOL_TAG = "rules.compiled"
 
 
-def _load_compiled(paths: Sequence[Path], validate: bool) -> tuple[list[tuple[str, RulePack]], _Compiled]:
+def _pack_key(paths: Sequence[Path], validate: bool) -> _PackKey:
+    """What determines a compiled pack set: each file's resolved path and mtime, in order, and validation."""
     key_parts: list[tuple[str, float]] = []
     for p in paths:
         try:
             key_parts.append((str(p.resolve()), p.stat().st_mtime))
         except OSError as exc:
             raise ConfigError(str(p), f"cannot read rule pack: {exc.strerror or exc}") from exc
-    key = (*key_parts, ("validate", float(validate)))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
+    return (*key_parts, ("validate", float(validate)))
+
+
+def _load_compiled(paths: Sequence[Path], validate: bool) -> _Loaded:
     packs: list[tuple[str, RulePack]] = []
     lines: dict[str, dict[str, int]] = {}
     for p in paths:
@@ -181,17 +183,15 @@ def _load_compiled(paths: Sequence[Path], validate: bool) -> tuple[list[tuple[st
         lines[str(p)] = where
     if validate:
         validate_ids(packs, lines)
-    compiled = _compile_all(packs)
-    with _CACHE_LOCK:
-        _CACHE[key] = (packs, compiled)
-    return packs, compiled
+    return packs, _compile_all(packs)
 
 
 # yara-x scanners are "unsendable": each must be created, used and dropped on one thread. They live in a
-# module-level thread-local (keyed by the compiled rules, which the pack cache keeps bounded) rather than on
-# the detector, so collecting a detector on another thread (e.g. a server's event loop) never drops a
-# worker thread's scanner there.
+# module-level thread-local (keyed by the compiled rules) rather than on the detector, so collecting a
+# detector on another thread (e.g. a server's event loop) never drops a worker thread's scanner there. Each
+# thread keeps at most _SCANNERS_PER_THREAD, evicting (on its own thread) the least recently used.
 _THREAD = threading.local()
+_SCANNERS_PER_THREAD = 8
 
 
 @register("rules")
@@ -201,22 +201,48 @@ class RuleDetector:
     id: ClassVar[str] = "rules"
     stage: ClassVar[str] = "fast"
 
+    class Params(DetectorParams):
+        """`packs`: extra rule-pack files or folders, loaded after the built-in packs (unless
+        `builtin_packs` is false); `max_chars`: characters of one turn scanned (bounded work)."""
+
+        packs: tuple[Path, ...] = ()
+        builtin_packs: bool = True
+        max_chars: int = Field(default=DEFAULT_MAX_CHARS, gt=0)
+
     def __init__(
         self,
         *,
         packs: Sequence[str | os.PathLike[str]] | None = None,
         include_builtin: bool = True,
-        use_env: bool = True,
+        use_env: bool = False,
         validate_ids: bool = True,
         max_chars: int = DEFAULT_MAX_CHARS,
+        shared: MutableMapping[Hashable, Any] | None = None,
     ) -> None:
         paths: list[Path] = builtin_pack_paths() if include_builtin else []
         if packs:
             paths.extend(expand_paths(packs))
-        if use_env:
+        if use_env:  # deprecated: the Config reads $STORMWATCH_RULE_PACKS and passes `packs`
             paths.extend(env_pack_paths())
-        self.packs_, self._c = _load_compiled(paths, validate_ids)
+        key = _pack_key(paths, validate_ids)
+        loaded: _Loaded | None = None if shared is None else shared.get((_POOL_TAG, key))
+        if loaded is None:
+            loaded = _load_compiled(paths, validate_ids)
+            if shared is not None:
+                shared[(_POOL_TAG, key)] = loaded
+        self.packs_, self._c = loaded
         self.max_chars = max_chars
+
+    @classmethod
+    def from_params(cls, params: RuleDetector.Params, shared: MutableMapping[Hashable, Any]) -> RuleDetector:
+        """A rule detector from validated parameters; detectors built with one `shared` pool and the same
+        pack files (path and mtime) share one compiled pack set."""
+        return cls(
+            packs=params.packs,
+            include_builtin=params.builtin_packs,
+            max_chars=params.max_chars,
+            shared=shared,
+        )
 
     @property
     def rules(self) -> list[Rule]:
@@ -237,9 +263,12 @@ class RuleDetector:
         per_thread: dict[int, tuple[yara_x.Rules, yara_x.Scanner]] | None = getattr(_THREAD, "scanners", None)
         if per_thread is None:
             per_thread = _THREAD.scanners = {}
-        hit = per_thread.get(id(rules))
+        hit = per_thread.pop(id(rules), None)
         if hit is not None and hit[0] is rules:
+            per_thread[id(rules)] = hit  # most recently used last
             return hit[1]
+        while len(per_thread) >= _SCANNERS_PER_THREAD:
+            del per_thread[next(iter(per_thread))]
         sc = yara_x.Scanner(rules)
         sc.max_matches_per_pattern(64)
         # Prefilter rules only need a yes/no; YARA patterns report their first match per string.
