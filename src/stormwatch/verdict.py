@@ -38,14 +38,25 @@ class AllowMatch(BaseModel):
     org_id: tuple[str, ...] = ()
     account_id: tuple[str, ...] = ()
     api_key_id: tuple[str, ...] = ()
+    # SHA-256 (hex) of the event's user prompt text, the turns joined by newlines: one reviewed prompt
+    # (the analyst console turns a false-positive event into such an entry)
+    prompt_sha256: tuple[str, ...] = ()
 
     def matches(self, event: Event) -> bool:
-        """True when the event comes from a listed org, account or API key."""
+        """True when the event comes from a listed org, account or API key, or carries a listed prompt."""
         return (
             (event.org_id is not None and event.org_id in self.org_id)
             or (event.account_id is not None and event.account_id in self.account_id)
             or (event.api_key_id is not None and event.api_key_id in self.api_key_id)
+            or (bool(self.prompt_sha256) and _prompt_hash(event) in self.prompt_sha256)
         )
+
+
+def _prompt_hash(event: Event) -> str:
+    import hashlib
+
+    text = "\n".join(m.content for m in event.messages if m.role == "user")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class AllowList(BaseModel):
@@ -102,6 +113,10 @@ class Policy(BaseModel):
         if path is None:
             return _default_policy()
         return _load(Path(path))
+
+    def with_allowlists(self, extra: Iterable[AllowList]) -> Policy:
+        """This policy with more allow-lists appended (e.g. the analyst console's reviewed entries)."""
+        return self.model_copy(update={"allowlists": (*self.allowlists, *extra)})
 
     @cached_property
     def _group_of(self) -> dict[str, int]:
