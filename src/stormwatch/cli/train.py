@@ -27,7 +27,7 @@ def train_cmd(
     ),
 ) -> None:
     """Rebuild the learned detectors' model files (reads ../shared/datasets)."""
-    from stormwatch.detectors.learned._model import MODEL_DIR, Models
+    from stormwatch.detectors.learned._model import MODEL_DIR
     from stormwatch.train.pipeline import SHIPPED_LANG_DIRS
 
     data = datasets_dir()
@@ -55,7 +55,6 @@ def train_cmd(
         )
     except StormwatchError as exc:
         _fail(str(exc))
-    Models.reset()
     typer.echo(f"trained: train={summary['train']} calib={summary['calib']} in {summary['seconds']}s")
 
 

@@ -154,10 +154,11 @@ def score(records: Sequence[Labelled], mode: str, batch: int = 256) -> tuple[lis
                     )
                 )
     else:
-        from stormwatch.detectors.learned import assess
+        from stormwatch.detectors.learned import Cascade
 
+        cascade = Cascade()
         for i in range(0, len(events), batch):
-            res = assess(events[i : i + batch], stage2=mode == "cascade")
+            res = cascade.assess(events[i : i + batch], stage2=mode == "cascade")
             for rec, a in zip(records[i : i + batch], res, strict=True):
                 out.append(
                     Scored(

@@ -8,7 +8,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -306,54 +306,82 @@ class EmbedModel:
         return sigmoid(a * logit(p1) + b * logit(p2) + c)
 
 
-class Models:
-    """Process-wide lazy holder: each model file is loaded once, on first use, thread-safely."""
+class Embedders:
+    """The stage-2 sentence encoders, each loaded once on first use, thread-safely.
 
-    _lock = threading.Lock()
-    _fast: FastModel | None = None
-    _embed: ClassVar[dict[str, tuple[EmbedModel, AnyEmbedder]]] = {}
-    _missing: ClassVar[dict[str, str]] = {}
+    One instance is shared (through the detector build pool) by every detector that embeds text, so
+    `learned-embed` and `policy-conflict-embed` built together load USE-multilingual once."""
 
-    @classmethod
-    def fast(cls) -> FastModel:
-        """The stage-1 model."""
-        with cls._lock:
-            if cls._fast is None:
-                cls._fast = FastModel.load(MODEL_DIR / FAST_FILE)
-            return cls._fast
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, AnyEmbedder] = {}
+        self._missing: dict[str, str] = {}
 
-    @classmethod
-    def embed(cls, kind: str = E5) -> tuple[EmbedModel, AnyEmbedder]:
-        """A stage-2 model and its embedder: `use` (default route) or `e5` (scripts USE handles badly)."""
-        with cls._lock:
-            if kind not in cls._embed:
-                if kind == USE:
-                    cls._embed[kind] = (EmbedModel.load(MODEL_DIR / USE_FILE), UseEmbedder())
-                else:
-                    cls._embed[kind] = (EmbedModel.load(MODEL_DIR / EMBED_FILE), Embedder())
-            return cls._embed[kind]
+    def get(self, kind: str) -> AnyEmbedder:
+        """The encoder of a route: `use` (USE-multilingual) or `e5` (multilingual-e5); ModelError if absent."""
+        with self._lock:
+            if kind in self._missing:
+                raise ModelError(self._missing[kind])
+            got = self._loaded.get(kind)
+            if got is None:
+                try:
+                    got = UseEmbedder() if kind == USE else Embedder()
+                except ModelError as exc:
+                    self._missing[kind] = str(exc)
+                    raise
+                self._loaded[kind] = got
+            return got
 
-    @classmethod
-    def available(cls, kind: str) -> bool:
-        """Whether a stage-2 route can load (its package and model file are present); remembered."""
-        if kind in cls._embed:
-            return True
-        if kind in cls._missing:
-            return False
+    def available(self, kind: str) -> bool:
+        """Whether the encoder of a route loads (its pinned package is installed); remembered."""
         try:
-            cls.embed(kind)
-        except ModelError as exc:
-            cls._missing[kind] = str(exc)
+            self.get(kind)
+        except ModelError:
             return False
         return True
 
-    @classmethod
-    def reset(cls) -> None:
-        """Forget loaded models (tests and `stormwatch train`)."""
-        with cls._lock:
-            cls._fast = None
-            cls._embed = {}
-            cls._missing = {}
+
+class CascadeModels:
+    """The learned cascade's model files in one directory plus the encoders, each loaded once on first use.
+
+    Built once per (model directory) and shared through the build pool, in place of a process-wide holder."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR, embedders: Embedders | None = None) -> None:
+        self.model_dir = model_dir
+        self.embedders = Embedders() if embedders is None else embedders
+        self._lock = threading.Lock()
+        self._fast: FastModel | None = None
+        self._embed: dict[str, EmbedModel] = {}
+        self._missing: dict[str, str] = {}
+
+    def fast(self) -> FastModel:
+        """The stage-1 model."""
+        with self._lock:
+            if self._fast is None:
+                self._fast = FastModel.load(self.model_dir / FAST_FILE)
+            return self._fast
+
+    def embed(self, kind: str = E5) -> tuple[EmbedModel, AnyEmbedder]:
+        """A stage-2 model and its encoder: `use` (default route) or `e5` (scripts USE handles badly)."""
+        with self._lock:
+            em = self._embed.get(kind)
+            if em is None:
+                em = EmbedModel.load(self.model_dir / (USE_FILE if kind == USE else EMBED_FILE))
+                self._embed[kind] = em
+        return em, self.embedders.get(kind)
+
+    def available(self, kind: str) -> bool:
+        """Whether a stage-2 route can load (its package and model file are present); remembered."""
+        if kind in self._embed:
+            return True
+        if kind in self._missing:
+            return False
+        try:
+            self.embed(kind)
+        except ModelError as exc:
+            self._missing[kind] = str(exc)
+            return False
+        return True
 
 
 assert N_FEATURES > 0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from stormwatch.detectors.base import register
+from stormwatch.detectors.base import DetectorParams, register
 from stormwatch.detectors.policy_conflict._lexicon import (
     Lexicon,
     Pattern,
@@ -401,6 +402,11 @@ class PolicyConflict:
     id: ClassVar[str] = "policy-conflict"
     stage: ClassVar[str] = "fast"
 
+    class Params(DetectorParams):
+        """`max_rules`: rules read from one system prompt (bounded work on untrusted prompts)."""
+
+        max_rules: int = Field(default=MAX_RULES, ge=1)
+
     def __init__(self, *, max_rules: int = MAX_RULES, lexicon: Lexicon | None = None) -> None:
         self.max_rules = max_rules
         self.lexicon_ = lexicon or load_lexicon()
@@ -481,16 +487,30 @@ class PolicyConflictEmbed(PolicyConflict):
     ) -> None:
         super().__init__(max_rules=max_rules, lexicon=lexicon)
         self._embedder = embedder
+        self._embedders: Any = None
         self._proto: dict[str, Any] = {}
+
+    @classmethod
+    def from_params(
+        cls, params: PolicyConflict.Params, shared: MutableMapping[Hashable, Any]
+    ) -> PolicyConflictEmbed:
+        """The detector over the build pool's encoders (USE-multilingual loaded once, shared with
+        `learned-embed` built in the same pool)."""
+        from stormwatch.detectors.learned.detector import shared_embedders
+
+        det = cls(max_rules=params.max_rules)
+        det._embedders = shared_embedders(shared)
+        return det
 
     def _encoder(self) -> Any:
         if self._embedder is None:
-            # The engine's own process-wide copy of USE-multilingual (loaded once, shared with learned-embed).
-            from stormwatch.detectors.learned._model import USE, Models
+            from stormwatch.detectors.learned._model import USE, Embedders
 
-            if not Models.available(USE):
+            if self._embedders is None:
+                self._embedders = Embedders()
+            if not self._embedders.available(USE):
                 return None
-            self._embedder = Models.embed(USE)[1]
+            self._embedder = self._embedders.get(USE)
         return self._embedder
 
     def _embedded(self, enc: Any, key: str, texts: Callable[[], list[str]]) -> Any:
