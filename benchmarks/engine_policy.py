@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -42,7 +43,7 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="the --fast engine (no learned stage 2)")
     a = ap.parse_args()
     con = Console(stderr=True)
-    ds = datasets_dir()
+    ds = datasets_dir(os.environ)
     ext = near_dupe_filter(
         corpus_rows(ds, a.seed), load_eval_sources(ds, a.seed) + more_eval_rows(ds, a.seed)
     )

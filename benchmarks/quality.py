@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import time
@@ -27,7 +28,7 @@ from stormwatch.train.pipeline import heldout_eval_rows
 
 def write_labelled(path: Path, per_source: int, seed: int) -> int:
     """Held-out evaluation rows (capped per source) as a labelled JSONL file."""
-    rows = heldout_eval_rows(datasets_dir(), seed)
+    rows = heldout_eval_rows(datasets_dir(os.environ), seed)
     by = defaultdict(list)
     for r in rows:
         by[r.source].append(r)
@@ -160,7 +161,7 @@ def lso(a: argparse.Namespace) -> None:
     from stormwatch.train.recipe import lso_recipe
 
     con = Console(stderr=True)
-    ds = datasets_dir()
+    ds = datasets_dir(os.environ)
     rows = corpus_rows(ds, a.seed)
     pretexts, contrasts, extra_sources = ([], [], frozenset()) if a.no_grammar else _grammar_eval(a.seed)
     con.log(
@@ -243,7 +244,7 @@ def check_args(a: argparse.Namespace) -> str | None:
     unknown = [m for m in a.modes.split(",") if m and m not in MODES]
     if unknown:
         return f"unknown --modes {', '.join(unknown)}; use some of {', '.join(MODES)}"
-    ds = datasets_dir()
+    ds = datasets_dir(os.environ)
     if (a.lso or not a.speed_only) and not ds.is_dir():
         return (
             f"no shared data sets at {ds}: put the shared folder beside the repository (../shared/datasets) "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,7 +95,7 @@ def run(per_set: int, seed: int = 7) -> list[dict[str, Any]]:
     dets = create(IDS)
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
-    for name, (kind, answers) in sets(datasets_dir()).items():
+    for name, (kind, answers) in sets(datasets_dir(os.environ)).items():
         sample = answers if len(answers) <= per_set else rng.sample(answers, per_set)
         hits = dict.fromkeys(IDS, 0)
         anyhit = 0

@@ -13,7 +13,7 @@ from stormwatch._paths import datasets_dir
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The shared datasets folder; skips when absent, but fails loudly in CI (CI=true)."""
-    path = datasets_dir()
+    path = datasets_dir(os.environ)
     if not path.is_dir():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"shared datasets folder {path} is missing and CI=true: these tests must run in CI")

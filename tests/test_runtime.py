@@ -58,9 +58,12 @@ def test_rule_packs_from_config_reach_the_rules_detector(tmp_path: Path) -> None
     pack = tmp_path / "extra.yaml"
     specs = detector_specs(Config(fast=True, rule_packs=(pack,)))
     rules = next(s for s in specs if s.id == "rules")
-    assert rules.params == {"packs": [str(pack)], "use_env": False}
-    own = detector_specs(Config(detectors=(DetectorSpec(id="rules", params={"use_env": True}),)))
-    assert own == (DetectorSpec(id="rules", params={"use_env": True}),)
+    assert rules.params == {"packs": [str(pack)]}
+    own = detector_specs(
+        Config(rule_packs=(pack,), detectors=(DetectorSpec(id="rules", params={"packs": []}),))
+    )
+    assert own == (DetectorSpec(id="rules", params={"packs": []}),)  # the spec's own packs win
+    assert next(s for s in detector_specs(Config(fast=True)) if s.id == "rules").params == {}
     with pytest.raises(KeyError, match="unknown detector"):
         detector_specs(Config(detectors=(DetectorSpec(id="no-such-detector"),)))
 

@@ -33,8 +33,9 @@ RULES_ID = "rules"
 def detector_specs(cfg: Config) -> tuple[DetectorSpec, ...]:
     """The detectors a config asks for, in a stable order, learned stages dropped when `cfg.fast`.
 
-    Rule packs from `cfg.rule_packs` become the parameters of the `rules` detector, which then no longer
-    reads `$STORMWATCH_RULE_PACKS` itself (the config already did, in the caller).
+    Rule packs from `cfg.rule_packs` (the config's `STORMWATCH_RULE_PACKS`, read by the caller) become the
+    `packs` parameter of the `rules` detector unless its spec names packs itself; no detector reads the
+    environment.
     """
     from stormwatch.detectors.base import available
 
@@ -49,10 +50,8 @@ def detector_specs(cfg: Config) -> tuple[DetectorSpec, ...]:
         specs = tuple(s for s in specs if getattr(factories[s.id], "stage", "fast") == "fast")
     out: list[DetectorSpec] = []
     for s in specs:
-        if s.id == RULES_ID and "packs" not in s.params and "use_env" not in s.params:
-            s = DetectorSpec(
-                id=s.id, params={**s.params, "packs": [str(p) for p in cfg.rule_packs], "use_env": False}
-            )
+        if s.id == RULES_ID and cfg.rule_packs and "packs" not in s.params:
+            s = DetectorSpec(id=s.id, params={**s.params, "packs": [str(p) for p in cfg.rule_packs]})
         out.append(s)
     return tuple(out)
 
@@ -112,11 +111,11 @@ class Runtime:
         )
 
     def create_detectors(self) -> list[Detector]:
-        """Fresh detector instances, each factory called with its spec's parameters."""
-        from stormwatch.detectors.base import available
+        """Fresh detector instances built from the specs (parameters validated against each detector's
+        `Params`; detectors of equal configuration share one resource pool, e.g. the learned models)."""
+        from stormwatch.detectors.base import create
 
-        factories = available()
-        return [factories[s.id](**s.params) if s.params else factories[s.id]() for s in self.detectors]
+        return create(self.detectors)
 
     def engine(self) -> Engine:
         """An engine over this runtime's detectors and policy."""

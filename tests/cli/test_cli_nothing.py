@@ -225,7 +225,7 @@ def _one_line_error(res_output: str) -> str:
 def test_train_without_shared_data_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import stormwatch.cli.train as train_cli
 
-    monkeypatch.setattr(train_cli, "datasets_dir", lambda: tmp_path / "nowhere" / "datasets")
+    monkeypatch.setattr(train_cli, "datasets_dir", lambda _env=None: tmp_path / "nowhere" / "datasets")
     res = runner.invoke(app, ["train", "--no-embed", "--out", str(tmp_path / "models")])
     assert res.exit_code == 2
     assert isinstance(res.exception, SystemExit)
@@ -240,7 +240,7 @@ def test_train_with_incomplete_shared_data_says_which_file(
     import stormwatch.cli.train as train_cli
 
     (tmp_path / "datasets").mkdir()
-    monkeypatch.setattr(train_cli, "datasets_dir", lambda: tmp_path / "datasets")
+    monkeypatch.setattr(train_cli, "datasets_dir", lambda _env=None: tmp_path / "datasets")
     res = runner.invoke(app, ["train", "--no-embed", "--out", str(tmp_path / "models")])
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit)
     assert "a shared data file is missing" in _one_line_error(res.output)

@@ -18,7 +18,7 @@ IDS = {r.id for r in RULES}
 @pytest.fixture(scope="module")
 def alone() -> RuleDetector:
     """The detector with only this pack."""
-    return RuleDetector(packs=[PACK], include_builtin=False, use_env=False)
+    return RuleDetector(packs=[PACK], include_builtin=False)
 
 
 def _fired(det: RuleDetector, text: str, role: str = "tool") -> set[str]:

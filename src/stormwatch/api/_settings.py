@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +84,10 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, **values: Any) -> Settings:
-        """Settings from keyword values plus the upstream key from the environment (never from a flag)."""
-        key = os.environ.get(UPSTREAM_KEY_ENV)
+    def from_env(cls, environ: Mapping[str, str], **values: Any) -> Settings:
+        """Settings from keyword values plus the upstream key from `environ` (the caller's environment,
+        never a flag, so the key stays out of shell history and process listings)."""
+        key = environ.get(UPSTREAM_KEY_ENV)
         return cls(**values, upstream_api_key=SecretStr(key) if key else None)
 
     def inline_chars(self) -> int:

@@ -80,6 +80,7 @@ def serve_cmd(
     setup_json_logging()
     try:
         settings = Settings.from_env(
+            os.environ,
             upstream_url=upstream_url,
             keys_file=keys,
             policy=policy,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,7 +31,7 @@ def train_cmd(
     from stormwatch.detectors.learned._model import MODEL_DIR
     from stormwatch.train.pipeline import SHIPPED_LANG_DIRS
 
-    data = datasets_dir()
+    data = datasets_dir(os.environ)
     if not data.is_dir():
         _fail(
             f"no shared data sets at {data}: put the shared folder beside the repository (../shared/datasets) "

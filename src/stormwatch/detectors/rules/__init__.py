@@ -1,7 +1,6 @@
 """Rule detector: analyst-readable YAML rule packs (keywords, regex, YARA-X) mapped to ATT&CK and ATLAS."""
 
 from stormwatch.detectors.rules._loader import (
-    ENV_PACKS,
     builtin_pack_paths,
     load_pack,
     parse_pack,
@@ -11,7 +10,6 @@ from stormwatch.detectors.rules._schema import Example, Examples, PackInfo, Rule
 from stormwatch.detectors.rules.detector import RuleDetector
 
 __all__ = [
-    "ENV_PACKS",
     "Example",
     "Examples",
     "PackInfo",

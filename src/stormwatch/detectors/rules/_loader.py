@@ -17,7 +17,6 @@ from stormwatch.detectors.rules._schema import Rule, RulePack
 from stormwatch.errors import ConfigError
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
-ENV_PACKS = "STORMWATCH_RULE_PACKS"
 MAX_PACK_BYTES = 8 * 1024 * 1024
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -26,12 +25,6 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def builtin_pack_paths() -> list[Path]:
     """The rule packs shipped with Stormwatch, in a stable order."""
     return sorted(PACKS_DIR.glob("*.yaml"))
-
-
-def env_pack_paths(value: str | None = None) -> list[Path]:
-    """Extra pack files or folders named in $STORMWATCH_RULE_PACKS (os.pathsep-separated)."""
-    raw = os.environ.get(ENV_PACKS, "") if value is None else value
-    return expand_paths(p for p in raw.split(os.pathsep) if p.strip())
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

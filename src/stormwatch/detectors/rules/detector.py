@@ -29,7 +29,6 @@ from stormwatch.detectors.rules._compile import (
 )
 from stormwatch.detectors.rules._loader import (
     builtin_pack_paths,
-    env_pack_paths,
     expand_paths,
     load_pack_lines,
     rule_lines,
@@ -214,7 +213,6 @@ class RuleDetector:
         *,
         packs: Sequence[str | os.PathLike[str]] | None = None,
         include_builtin: bool = True,
-        use_env: bool = False,
         validate_ids: bool = True,
         max_chars: int = DEFAULT_MAX_CHARS,
         shared: MutableMapping[Hashable, Any] | None = None,
@@ -222,8 +220,6 @@ class RuleDetector:
         paths: list[Path] = builtin_pack_paths() if include_builtin else []
         if packs:
             paths.extend(expand_paths(packs))
-        if use_env:  # deprecated: the Config reads $STORMWATCH_RULE_PACKS and passes `packs`
-            paths.extend(env_pack_paths())
         key = _pack_key(paths, validate_ids)
         loaded: _Loaded | None = None if shared is None else shared.get((_POOL_TAG, key))
         if loaded is None:
