@@ -128,7 +128,7 @@ class Engine:
         # report): superseded detectors are left out when the superseding one is configured.
         ids = {d.id for d in detectors}
         gone = {s for d in detectors if d.id in ids for s in getattr(d, "supersedes", ())}
-        self.detectors = [d for d in detectors if d.id not in gone]
+        self.detectors: tuple[Detector, ...] = tuple(d for d in detectors if d.id not in gone)
         self.policy = policy if policy is not None else Policy.load()
         self.decode = decode
         self.judge = judge
@@ -161,6 +161,19 @@ class Engine:
             judge=judge,
             max_work=max_work,
             runaway_s=runaway_s,
+        )
+
+    def with_detectors(self, extra: Sequence[Detector]) -> Engine:
+        """A new engine with `extra` detectors after this one's (same policy, judge, budgets and clock);
+        this engine is left as it is, so one shared by threads never changes under them."""
+        return Engine(
+            detectors=[*self.detectors, *extra],
+            policy=self.policy,
+            decode=self.decode,
+            judge=self.judge,
+            max_work=self.max_work,
+            runaway_s=self.runaway_s,
+            clock=self.clock,
         )
 
     def warm_up(self) -> None:

@@ -62,7 +62,8 @@ def test_bad_file_is_a_stormwatch_error(tmp_path: Path) -> None:
 def test_engine_reports_hits(tmp_path: Path) -> None:
     from stormwatch.engine import Engine
 
-    engine = Engine.default(fast=True)
-    engine.detectors.append(IndicatorDetector.from_file(_file(tmp_path)))
+    base = Engine.default(fast=True)
+    engine = base.with_detectors([IndicatorDetector.from_file(_file(tmp_path))])
+    assert "indicators" not in {d.id for d in base.detectors}  # the original engine is unchanged
     (verdict,) = engine.scan_batch([Event.from_text(PARAPHRASE, id="x")])
     assert any(f.detector == "indicators" for f in verdict.findings)

@@ -134,7 +134,7 @@ def scan_cmd(
         if indicators is not None:
             from stormwatch.detectors.indicators import IndicatorDetector
 
-            engine.detectors.append(IndicatorDetector.from_file(indicators))
+            engine = engine.with_detectors([IndicatorDetector.from_file(indicators)])
     except StormwatchError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
